@@ -1,0 +1,34 @@
+{
+  # Every native source of Faultline. Each .cc owns one job and exports its
+  # functions through an Init* hook called from addon.cc.
+  "target_defaults": {
+    "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++14"],
+    "cflags": ["-O2", "-Wall"],
+  },
+  "targets": [
+    {
+      "target_name": "faultline_native",
+      "sources": [
+        "src/addon.cc",
+        "src/errors.cc",
+        "src/uffd.cc",
+        "src/memory.cc",
+        "src/futex.cc",
+        "src/ring_binding.cc",
+        "src/reader.cc",
+        "src/toucher.cc",
+        "src/socket.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
+        "NAPI_CPP_EXCEPTIONS"
+      ],
+      "cflags_cc": ["-fexceptions"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

@@ -1,0 +1,265 @@
+/**
+ * @faultline/native — the mechanical layer: raw userfaultfd fds and ioctls,
+ * mappings, futexes, the reader thread. No policy lives here.
+ *
+ * Conventions
+ * - Addresses and lengths are JS numbers (user addresses are < 2^53).
+ * - Hot-path install calls never throw for kernel outcomes: they return the
+ *   number of bytes done (=== len on success, 0 < n < len on partial progress)
+ *   or a negative errno (-EEXIST, -EAGAIN, -ENOENT, -ESRCH, ...) when nothing was
+ *   done. `@faultline/core` turns those into coded errors where they are errors.
+ * - Setup calls (create, api, register, mmap...) throw Node-shaped errors:
+ *   `{ code: 'EINVAL', errno: -22, syscall: 'ioctl(UFFDIO_API)' }` with a hint.
+ * - Bad arguments throw TypeError.
+ */
+
+/** Kernel constants (include/uapi/linux/userfaultfd.h and friends). */
+export declare const constants: {
+  readonly UFFD_API: number;
+  readonly UFFD_USER_MODE_ONLY: number;
+  // UFFDIO_API feature bits
+  readonly UFFD_FEATURE_PAGEFAULT_FLAG_WP: number;
+  readonly UFFD_FEATURE_EVENT_FORK: number;
+  readonly UFFD_FEATURE_EVENT_REMAP: number;
+  readonly UFFD_FEATURE_EVENT_REMOVE: number;
+  readonly UFFD_FEATURE_MISSING_HUGETLBFS: number;
+  readonly UFFD_FEATURE_MISSING_SHMEM: number;
+  readonly UFFD_FEATURE_EVENT_UNMAP: number;
+  readonly UFFD_FEATURE_SIGBUS: number;
+  readonly UFFD_FEATURE_THREAD_ID: number;
+  readonly UFFD_FEATURE_MINOR_HUGETLBFS: number;
+  readonly UFFD_FEATURE_MINOR_SHMEM: number;
+  readonly UFFD_FEATURE_EXACT_ADDRESS: number;
+  readonly UFFD_FEATURE_WP_HUGETLBFS_SHMEM: number;
+  readonly UFFD_FEATURE_WP_UNPOPULATED: number;
+  readonly UFFD_FEATURE_POISON: number;
+  readonly UFFD_FEATURE_WP_ASYNC: number;
+  readonly UFFD_FEATURE_MOVE: number;
+  // register modes
+  readonly UFFDIO_REGISTER_MODE_MISSING: number;
+  readonly UFFDIO_REGISTER_MODE_WP: number;
+  readonly UFFDIO_REGISTER_MODE_MINOR: number;
+  // fill modes
+  readonly UFFDIO_COPY_MODE_DONTWAKE: number;
+  readonly UFFDIO_COPY_MODE_WP: number;
+  readonly UFFDIO_ZEROPAGE_MODE_DONTWAKE: number;
+  readonly UFFDIO_WRITEPROTECT_MODE_WP: number;
+  readonly UFFDIO_WRITEPROTECT_MODE_DONTWAKE: number;
+  readonly UFFDIO_CONTINUE_MODE_DONTWAKE: number;
+  readonly UFFDIO_CONTINUE_MODE_WP: number;
+  readonly UFFDIO_POISON_MODE_DONTWAKE: number;
+  readonly UFFDIO_MOVE_MODE_DONTWAKE: number;
+  readonly UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES: number;
+  // bits of the `ioctls` masks returned by api/register (1 << _UFFDIO_X)
+  readonly UFFDIO_IOCTL_REGISTER: number;
+  readonly UFFDIO_IOCTL_UNREGISTER: number;
+  readonly UFFDIO_IOCTL_API: number;
+  readonly UFFDIO_IOCTL_WAKE: number;
+  readonly UFFDIO_IOCTL_COPY: number;
+  readonly UFFDIO_IOCTL_ZEROPAGE: number;
+  readonly UFFDIO_IOCTL_MOVE: number;
+  readonly UFFDIO_IOCTL_WRITEPROTECT: number;
+  readonly UFFDIO_IOCTL_CONTINUE: number;
+  readonly UFFDIO_IOCTL_POISON: number;
+  // uffd_msg.event
+  readonly UFFD_EVENT_PAGEFAULT: number;
+  readonly UFFD_EVENT_FORK: number;
+  readonly UFFD_EVENT_REMAP: number;
+  readonly UFFD_EVENT_REMOVE: number;
+  readonly UFFD_EVENT_UNMAP: number;
+  // uffd_msg.arg.pagefault.flags
+  readonly UFFD_PAGEFAULT_FLAG_WRITE: number;
+  readonly UFFD_PAGEFAULT_FLAG_WP: number;
+  readonly UFFD_PAGEFAULT_FLAG_MINOR: number;
+  // madvise / mremap
+  readonly MADV_DONTNEED: number;
+  readonly MADV_REMOVE: number;
+  readonly MREMAP_MAYMOVE: number;
+  readonly MREMAP_FIXED: number;
+  readonly MREMAP_DONTUNMAP: number;
+  // errno values used on the fault path (positive)
+  readonly EEXIST: number;
+  readonly EAGAIN: number;
+  readonly ENOENT: number;
+  readonly ESRCH: number;
+  readonly EINVAL: number;
+  readonly EFAULT: number;
+  readonly ENOMEM: number;
+  readonly EPERM: number;
+};
+
+// ---------------------------------------------------------------- uffd.cc
+
+export interface UffdCreateOptions {
+  /** Pass UFFD_USER_MODE_ONLY: works unprivileged, but kernel-mode accesses to registered memory fail with EFAULT. Default false. */
+  userModeOnly?: boolean;
+  /** O_NONBLOCK (needed for poll/epoll). Default true. O_CLOEXEC is always set. */
+  nonBlocking?: boolean;
+}
+/**
+ * Opens a userfaultfd: the userfaultfd(2) syscall, falling back to
+ * /dev/userfaultfd + USERFAULTFD_IOC_NEW when the syscall is refused (EPERM).
+ * Throws with a hint about vm.unprivileged_userfaultfd / /dev/userfaultfd access.
+ */
+export declare function uffdCreate(options?: UffdCreateOptions): number;
+/**
+ * UFFDIO_API handshake asking for `features` (once per fd: a second call is EINVAL).
+ * Returns what the kernel granted. Throws `code: 'EINVAL'` with the unsupported bits named.
+ */
+export declare function uffdApi(fd: number, features: number): { features: number; ioctls: number };
+/** Features and ioctls the kernel offers, probed on a throwaway fd (closed before returning). */
+export declare function uffdProbe(options?: UffdCreateOptions): { features: number; ioctls: number };
+/** UFFDIO_REGISTER; `mode` is a mask of UFFDIO_REGISTER_MODE_*. Returns the allowed ioctls mask. */
+export declare function uffdRegister(fd: number, address: number, length: number, mode: number): number;
+/** UFFDIO_UNREGISTER (wakes threads parked in the range; they retry as ordinary faults). */
+export declare function uffdUnregister(fd: number, address: number, length: number): void;
+/**
+ * UFFDIO_COPY from `src` (any typed array / DataView; no intermediate copy:
+ * the kernel reads the view's memory directly) starting at byte `srcOffset`.
+ * Returns bytes copied or -errno (see conventions).
+ */
+export declare function uffdCopy(fd: number, dst: number, src: ArrayBufferView, srcOffset: number, length: number, mode: number): number;
+/** UFFDIO_COPY from a raw source address (a mapping of ours). Returns bytes copied or -errno. */
+export declare function uffdCopyFrom(fd: number, dst: number, srcAddress: number, length: number, mode: number): number;
+/** UFFDIO_ZEROPAGE. Returns bytes zeroed or -errno. */
+export declare function uffdZeropage(fd: number, address: number, length: number, mode: number): number;
+/** UFFDIO_WAKE. Returns 0 or -errno. */
+export declare function uffdWake(fd: number, address: number, length: number): number;
+/** UFFDIO_WRITEPROTECT (mode WP sets protection, 0 clears it and wakes). Returns 0 or -errno. */
+export declare function uffdWriteprotect(fd: number, address: number, length: number, mode: number): number;
+/** UFFDIO_CONTINUE (minor faults). Returns bytes mapped or -errno. */
+export declare function uffdContinue(fd: number, address: number, length: number, mode: number): number;
+/** UFFDIO_POISON: later accesses raise SIGBUS. Returns bytes poisoned or -errno. */
+export declare function uffdPoison(fd: number, address: number, length: number, mode: number): number;
+/** UFFDIO_MOVE (same process only). Returns bytes moved or -errno. */
+export declare function uffdMove(fd: number, dst: number, src: number, length: number, mode: number): number;
+/**
+ * Reads pending uffd_msg records with one read(2) (non-blocking fd): fills `out`
+ * (32 bytes per message, the kernel's layout) and returns the number of messages,
+ * 0 when none is pending (EAGAIN). Throws on other errors.
+ */
+export declare function uffdRead(fd: number, out: Uint8Array): number;
+/** close(2). Throws on EBADF. */
+export declare function closeFd(fd: number): void;
+
+// ---------------------------------------------------------------- memory.cc
+
+export interface Mapping {
+  /**
+   * The mapping as a SharedArrayBuffer: post it to any worker, view it with any
+   * typed array. The memory is unmapped when every SharedArrayBuffer over it has
+   * been garbage collected (never earlier, so no view can dangle).
+   */
+  buffer: SharedArrayBuffer;
+  /** Start address. */
+  address: number;
+  /** Length in bytes (a multiple of the page size). */
+  length: number;
+}
+/** The system page size (4096 here). */
+export declare function pageSize(): number;
+/** mmap(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, or MAP_SHARED with `shared`). */
+export declare function mapAnonymous(length: number, options?: { shared?: boolean }): Mapping;
+/** memfd_create(name, MFD_CLOEXEC) + ftruncate(length). Returns the fd. */
+export declare function memfdCreate(name: string, length: number): number;
+/** mmap of an fd (MAP_SHARED by default; `private` for MAP_PRIVATE), at `offset`. */
+export declare function mapFd(fd: number, length: number, offset: number, options?: { private?: boolean; readOnly?: boolean }): Mapping;
+/** madvise(2). Throws on error. */
+export declare function madvise(address: number, length: number, advice: number): void;
+/** mremap(2); returns the new address. Raw: the caller owns the consequences. */
+export declare function mremap(oldAddress: number, oldLength: number, newLength: number, flags: number, newAddress?: number): number;
+/** munmap(2). Raw: a SharedArrayBuffer over the range must never be touched again. */
+export declare function munmap(address: number, length: number): void;
+/** Address of the first byte of a typed array / DataView (its byteOffset included). */
+export declare function viewAddress(view: ArrayBufferView): number;
+/** gettid(2) of the calling thread. */
+export declare function gettid(): number;
+
+// ---------------------------------------------------------------- futex.cc
+
+/**
+ * FUTEX_WAIT_PRIVATE on `array[index]` while it equals `expected`, at most
+ * `timeoutMs` (Infinity: no limit). Returns 0 when woken, 1 when the value
+ * differed, 2 on timeout (EINTR counts as woken). Blocks the calling thread:
+ * call it from workers, never from the main thread on the fault path.
+ * Needed because a native FUTEX_WAKE does not wake JS Atomics.wait.
+ */
+export declare function futexWait(array: Int32Array, index: number, expected: number, timeoutMs: number): 0 | 1 | 2;
+/** FUTEX_WAKE_PRIVATE: wakes up to `count` waiters on `array[index]`; returns how many woke. */
+export declare function futexWake(array: Int32Array, index: number, count: number): number;
+
+// ---------------------------------------------------------------- ring_binding.cc
+
+/**
+ * Test/bench producer: starts `threads` native threads that each push
+ * `perThread` single-record messages into the ring laid out in `ring`
+ * (see docs/ring.md) — record i of thread t: type word kind=FAULT, uffd id = t,
+ * arg = i (so consumers can check exactly-once and per-producer order).
+ * Returns when all are pushed; `{ stalls }` counts full-ring waits.
+ */
+export declare function ringProduce(ring: Int32Array, threads: number, perThread: number): Promise<{ stalls: number; elapsedNs: number }>;
+/** Encodes one kernel uffd_msg (32 bytes) into ring records as the reader does; returns the records' words (4 uint32 each). For golden vectors. */
+export declare function encodeUffdMsg(msg: Uint8Array, uffdId: number): Uint32Array;
+
+// ---------------------------------------------------------------- reader.cc
+
+export interface ReaderStats {
+  /** uffd_msg records read from the kernel. */
+  messages: number;
+  /** read(2) calls that returned at least one message. */
+  reads: number;
+  /** Times the ring was full and the reader waited for space (it never drops). */
+  stalls: number;
+  /** Consumer wake-ups issued (futex wake calls). */
+  wakeups: number;
+}
+/**
+ * The reader thread of one FaultHandler: epoll over every uffd added, reads
+ * many uffd_msg per read(2), encodes them as ring records (docs/ring.md),
+ * publishes and wakes parked consumers. On a FORK event it adds the child's
+ * uffd itself (new id announced in the FORK record).
+ */
+export declare class Reader {
+  /** `ring`: Int32Array over the ring SAB; `uffdTable`: Int32Array over the uffd table SAB (fd per uffd id, -1 when free). */
+  constructor(ring: Int32Array, uffdTable: Int32Array);
+  /** Starts serving `fd`; returns its uffd id (index in the uffd table). */
+  add(fd: number): number;
+  /** Stops watching uffd `id` (does not close the fd). */
+  remove(id: number): void;
+  /** True while no uffd has a pending message and the reader holds none (for a draining close). */
+  idle(): boolean;
+  stats(): ReaderStats;
+  /** Stops and joins the thread. Idempotent. Also run by the environment's cleanup hook. */
+  stop(): void;
+}
+
+// ---------------------------------------------------------------- toucher.cc
+
+export interface TouchOptions {
+  /** Page size in bytes (default pageSize()). */
+  pageSize?: number;
+  /** 'sequential' or 'random' (a seeded permutation: each page once). */
+  order?: 'sequential' | 'random';
+  /** Faulting threads; pages are split between them. Default 1. */
+  threads?: number;
+  /** Write instead of read (a write fault). Default false. */
+  write?: boolean;
+  seed?: number;
+  /** Record a per-fault latency sample for every page touched. Default true. */
+  latencies?: boolean;
+}
+export interface TouchResult {
+  elapsedNs: number;
+  pages: number;
+  /** Per-fault latency percentiles in ns (from the touching threads' clocks). */
+  p50Ns: number;
+  p99Ns: number;
+  /** XOR-fold of the first 8 bytes of each page read, so the work is not optimised away and content can be checked. */
+  checksum: bigint;
+}
+/** Native faulting threads touching one byte per page of [address, address+length). Resolves when all are done. */
+export declare function touchPages(address: number, length: number, options?: TouchOptions): Promise<TouchResult>;
+
+// ---------------------------------------------------------------- socket.cc
+// (Unix-socket server with SCM_RIGHTS; see packages/core/src/firecracker)
+export declare function unixListen(path: string, backlog: number, mode: number): number;

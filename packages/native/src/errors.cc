@@ -1,0 +1,67 @@
+#include "errors.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "init.h"
+
+namespace faultline {
+
+namespace {
+
+// errno -> its symbolic name ("EINVAL"). strerrorname_np exists since glibc 2.32.
+const char* ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  return name != nullptr ? name : "UNKNOWN";
+}
+
+}  // namespace
+
+Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::string& hint) {
+  std::string message = std::string(ErrnoName(err)) + ": " + strerror(err) + ", " + syscall;
+  if (!hint.empty()) message += " (" + hint + ")";
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, ErrnoName(err)));
+  error.Set("errno", Napi::Number::New(env, -err));
+  error.Set("syscall", Napi::String::New(env, syscall));
+  return error;
+}
+
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  return error;
+}
+
+uint64_t ArgU64(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  Napi::Env env = info.Env();
+  if (index >= info.Length() || !info[index].IsNumber()) {
+    throw Napi::TypeError::New(env, std::string(name) + " must be a number");
+  }
+  double v = info[index].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0) || v > 9007199254740991.0 || std::floor(v) != v) {
+    throw Napi::TypeError::New(env, std::string(name) + " must be a non-negative integer below 2^53");
+  }
+  return static_cast<uint64_t>(v);
+}
+
+int ArgFd(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  uint64_t v = ArgU64(info, index, name);
+  if (v > 0x7fffffff) throw Napi::TypeError::New(info.Env(), std::string(name) + " is not a file descriptor");
+  return static_cast<int>(v);
+}
+
+// Exposed for tests of the error shape.
+static Napi::Value MakeErrnoError(const Napi::CallbackInfo& info) {
+  int err = static_cast<int>(ArgU64(info, 0, "errno"));
+  std::string syscall = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "test";
+  return ErrnoError(info.Env(), syscall.c_str(), err).Value();
+}
+
+void InitErrors(Napi::Env env, Napi::Object exports) {
+  exports.Set("makeErrnoError", Napi::Function::New(env, MakeErrnoError, "makeErrnoError"));
+}
+
+}  // namespace faultline

@@ -1,0 +1,8 @@
+// (filled by its owner; see init.h)
+#include "init.h"
+
+namespace faultline {
+
+void InitFutex(Napi::Env env, Napi::Object exports) {}
+
+}  // namespace faultline
