@@ -261,5 +261,77 @@ export interface TouchResult {
 export declare function touchPages(address: number, length: number, options?: TouchOptions): Promise<TouchResult>;
 
 // ---------------------------------------------------------------- socket.cc
-// (Unix-socket server with SCM_RIGHTS; see packages/core/src/firecracker)
-export declare function unixListen(path: string, backlog: number, mode: number): number;
+// Unix stream sockets for handshakes that carry fds (SCM_RIGHTS), which Node's
+// `net` cannot receive. Used by packages/core/src/firecracker.
+
+export interface UnixServerOptions {
+  /** listen(2) backlog. Default 64. */
+  backlog?: number;
+  /** Mode of the socket file, applied atomically (the file never exists with another mode). Default 0o600. */
+  mode?: number;
+  /** Largest handshake accepted; a bigger one is rejected (ERR_FAULTLINE_SOCKET_TOO_LARGE). Default 65536. */
+  maxMessageBytes?: number;
+  /** A connection that sends nothing for this long is rejected (ERR_FAULTLINE_SOCKET_TIMEOUT). Default 5000. */
+  handshakeTimeoutMs?: number;
+  /** Only peers with these uids (SO_PEERCRED) get read; others are rejected unread. Default: any uid. */
+  allowUids?: number[];
+}
+
+/** A connection's handshake: its first message and the fds attached to it. */
+export interface UnixServerMessage {
+  kind: 'message';
+  /** Per-server connection number, from 1. */
+  connection: number;
+  /** Peer credentials (SO_PEERCRED) at connect time. */
+  pid: number;
+  uid: number;
+  gid: number;
+  /** The connected socket. Owned by the receiver: close it (fs.closeSync) or wrap it (new net.Socket({ fd })). */
+  fd: number;
+  /** The message bytes (at most maxMessageBytes). */
+  payload: Buffer;
+  /** Received fds (O_CLOEXEC), in order. Owned by the receiver: close every one it does not keep. */
+  fds: number[];
+  /** The peer attached more fds than fit (16): the kernel closed the rest. */
+  fdsTruncated: boolean;
+  /** The peer had already closed the connection right behind the message. */
+  peerClosed: boolean;
+}
+/** A connection turned away before its message was delivered (its fds are already closed). */
+export interface UnixServerRejection {
+  kind: 'rejected';
+  connection: number;
+  /** Present when SO_PEERCRED could be read. */
+  pid?: number;
+  uid?: number;
+  gid?: number;
+  /** ERR_FAULTLINE_SOCKET_TOO_LARGE | _DISCONNECTED | _TIMEOUT | _PEER_REJECTED | _PEER_UNKNOWN, or an errno name (ECONNRESET). */
+  code: string;
+  message: string;
+}
+/** A server-level problem (accept4 failing with EMFILE...). The server keeps running unless the message says otherwise. */
+export interface UnixServerError {
+  kind: 'error';
+  connection: number;
+  code: string;
+  message: string;
+}
+export type UnixServerEvent = UnixServerMessage | UnixServerRejection | UnixServerError;
+
+/**
+ * socket + bind + listen on `path` (which must not exist), then a native thread
+ * accepts connections and reads one message from each, delivering every outcome
+ * to `onEvent` on this thread. The JS thread never blocks. Throws Node-shaped
+ * errors (EADDRINUSE, ENAMETOOLONG...) from the constructor.
+ */
+export declare class UnixServer {
+  constructor(path: string, options: UnixServerOptions, onEvent: (event: UnixServerEvent) => void);
+  readonly path: string;
+  /** Stops the thread, closes connections still in their handshake and removes the socket file (if still ours). Idempotent. */
+  close(): void;
+  /** Whether the open server keeps the event loop alive (default: it does). */
+  ref(): this;
+  unref(): this;
+}
+/** True when `fd` is a userfaultfd (its /proc/self/fd link is "anon_inode:[userfaultfd]"). Throws EBADF for a closed fd. */
+export declare function isUserfaultfd(fd: number): boolean;
