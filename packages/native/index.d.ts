@@ -198,8 +198,13 @@ export declare function futexWake(array: Int32Array, index: number, count: numbe
  * Returns when all are pushed; `{ stalls }` counts full-ring waits.
  */
 export declare function ringProduce(ring: Int32Array, threads: number, perThread: number): Promise<{ stalls: number; elapsedNs: number }>;
-/** Encodes one kernel uffd_msg (32 bytes) into ring records as the reader does; returns the records' words (4 uint32 each). For golden vectors. */
-export declare function encodeUffdMsg(msg: Uint8Array, uffdId: number): Uint32Array;
+/**
+ * Encodes one kernel uffd_msg (32 bytes) into ring records as the reader does;
+ * returns the records' words (4 uint32 each; empty for an unknown event). For
+ * golden vectors. A FORK record carries the uffd id the reader gave the child's
+ * uffd, passed here as `forkChildId` (default 0), not the kernel's fd.
+ */
+export declare function encodeUffdMsg(msg: Uint8Array, uffdId: number, forkChildId?: number): Uint32Array;
 
 // ---------------------------------------------------------------- reader.cc
 
