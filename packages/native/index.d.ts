@@ -232,8 +232,12 @@ export interface ReaderStats {
 export declare class Reader {
   /** `ring`: Int32Array over the ring SAB; `uffdTable`: Int32Array over the uffd table SAB (fd per uffd id, -1 when free). */
   constructor(ring: Int32Array, uffdTable: Int32Array);
-  /** Starts serving `fd`; returns its uffd id (index in the uffd table). */
-  add(fd: number): number;
+  /**
+   * Starts serving `fd` under uffd id `id`, a slot of the uffd table the caller
+   * already claimed (Atomics.compareExchange -1 -> fd) so it could describe the
+   * uffd's regions before the first fault is read. Returns `id`.
+   */
+  add(fd: number, id: number): number;
   /** Stops watching uffd `id` (does not close the fd). */
   remove(id: number): void;
   /** True while no uffd has a pending message and the reader holds none (for a draining close). */

@@ -101,7 +101,7 @@ export interface HandlerStats {
 export interface FaultHandlerEvents {
   error: [ResolverFailure];
   fault: [FaultSample];
-  'uffd-event': [number, UffdEvent];
+  'uffd-event': [UffdEvent];
   stats: [HandlerStats];
 }
 
@@ -221,7 +221,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         startTimeoutMs: 15_000,
       },
     );
-    (this as { pool: WorkerPool }).pool = pool;
+    (this as unknown as { pool: WorkerPool }).pool = pool;
     pool.onMessage((msg) => this.onWorkerMessage(msg));
   }
 
@@ -511,8 +511,9 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       case 'uffd-event': {
         const root = this.adoptedFor(msg.uffdId);
         if (msg.event.kind === 'fork' && root) root.children.push(msg.event.childUffdId);
-        this.emit('uffd-event', msg.uffdId, msg.event);
-        root?.emit('event', { uffdId: msg.uffdId, ...msg.event } as UffdEvent);
+        const event = { uffdId: msg.uffdId, ...msg.event } as UffdEvent;
+        this.emit('uffd-event', event);
+        root?.emit('event', event);
         break;
       }
       default:

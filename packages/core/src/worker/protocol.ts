@@ -85,7 +85,7 @@ export type FromWorker =
 
 export function toWireError(err: unknown, fallbackCode: string): WireError {
   if (err instanceof Error) {
-    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : fallbackCode;
+    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as unknown as { code: string }).code : fallbackCode;
     return { message: err.message, code, ...(err.stack ? { stack: err.stack } : {}) };
   }
   return { message: String(err), code: fallbackCode };
