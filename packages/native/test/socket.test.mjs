@@ -149,7 +149,8 @@ test('rejections: oversized, disconnected, silent, disallowed uid; their fds are
   assert.equal(ev.kind, 'rejected');
   assert.equal(ev.code, 'ERR_FAULTLINE_SOCKET_TOO_LARGE');
   assert.equal(ev.pid, big.child.pid);
-  assert.equal((await big.exited).code, 0); // the server closed the connection on it
+  const bigResult = await big.exited;
+  assert.equal(bigResult.code, 0, bigResult.out); // the server closed the connection on it
 
   const gone = connect(path);
   await new Promise((r) => gone.on('connect', r));
