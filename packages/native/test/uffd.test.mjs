@@ -5,24 +5,18 @@
 // process) and this thread serves. Every session closes its uffd in `finally`:
 // closing releases any toucher still parked (it then reads zeros), so a bug
 // fails the test instead of hanging it.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import native from '@faultline/native';
+import { addonPath, checkFdsClosedAfterAll } from './fixtures/native-test-env.mjs';
 
 const { constants: C } = native;
 const PAGE = native.pageSize();
-const addonPath = createRequire(import.meta.url).resolve('@faultline/native');
 
-const openFds = () => readdirSync('/proc/self/fd').length;
-const fdsAtStart = openFds();
-after(() => {
-  assert.equal(openFds(), fdsAtStart, 'every fd opened by these tests is closed');
-});
+checkFdsClosedAfterAll();
 
 // ------------------------------------------------------------------ helpers
 
