@@ -116,7 +116,7 @@ test('mremap(MAYMOVE|FIXED|DONTUNMAP) moves pages onto another mapping', () => {
   assert.throws(() => native.mremap(from.address + 1, PAGE, PAGE, 0), (err) => err.code === 'EINVAL');
 });
 
-test('munmap and mremap errors are Node-shaped', () => {
+test('munmap errors are Node-shaped', () => {
   assert.throws(() => native.munmap(1, PAGE), (err) => err.code === 'EINVAL' && err.syscall === 'munmap');
 });
 
