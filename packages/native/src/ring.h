@@ -36,6 +36,9 @@ inline constexpr int kWakeSeq = 48;
 inline constexpr int kParked = 49;
 inline constexpr int kStalls = 56;
 inline constexpr int kWakeups = 57;
+// Event messages consumers have applied (to the region table); the reader
+// publishes nothing after an event until this catches up (reader.cc).
+inline constexpr int kEventsApplied = 58;
 
 inline constexpr int32_t kRingMagic = 0x47524c46;
 inline constexpr int32_t kRingVersion = 1;
