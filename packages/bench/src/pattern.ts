@@ -1,24 +1,34 @@
-// The page content the C baseline serves with --page-content pattern, in JS,
-// so the bench (and its tests) can verify what a toucher read: the 8-byte
-// little-endian word at region offset `offset` (a multiple of 8) is
-// patternWord(seed, offset). Same mixing as c_baseline.c's pattern_word.
-const MASK = (1n << 64n) - 1n;
+// Expected toucher checksums (XOR of the first 8 bytes, little-endian, of
+// every page), so the bench and its tests check the content both handlers
+// served, not only their speed.
 
-export function patternWord(seed: bigint, offset: bigint): bigint {
-  let z = (seed * 0x9e3779b97f4a7c15n + offset) & MASK;
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK;
-  return z ^ (z >> 31n);
+// TODO(merge main): import patternWord from '@faultline/core' instead; this
+// mirrors packages/core/src/resolvers/pattern-bytes.ts until that lands.
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+function patternWord(seed: number, index: number): number {
+  const lo = index >>> 0;
+  const hi = Math.floor(index / 0x100000000);
+  return fmix32(Math.imul(lo, 0x9e3779b1) ^ fmix32(hi ^ Math.imul(seed | 0, 0x27d4eb2f) ^ 0x165667b1));
 }
 
-/** The toucher's checksum over a patterned region: XOR of the first word of every page. */
-export function patternChecksum(seed: bigint, size: number, pageSize: number): bigint {
+/** Checksum of a region served by the `pattern` resolver (or the baseline's pattern) with `seed`. */
+export function patternChecksum(seed: number, size: number, pageSize: number): bigint {
   let sum = 0n;
-  for (let offset = 0; offset < size; offset += pageSize) sum ^= patternWord(seed, BigInt(offset));
+  for (let offset = 0; offset < size; offset += pageSize) {
+    const w = offset / 4;
+    sum ^= BigInt(patternWord(seed, w)) | (BigInt(patternWord(seed, w + 1)) << 32n);
+  }
   return sum;
 }
 
-/** The toucher's checksum over bytes laid out like the region (e.g. a file; zeros past its end). */
+/** Checksum of a region laid out like `bytes` (e.g. a file), zeros past its end. */
 export function bytesChecksum(bytes: Uint8Array, size: number, pageSize: number): bigint {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let sum = 0n;

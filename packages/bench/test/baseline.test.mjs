@@ -21,7 +21,7 @@ for (const order of ['sequential', 'random']) {
       const r = await runBaseline({ size: SIZE, order, threads, seed: 7, content: 'pattern' });
       assert.equal(r.pages, SIZE / PAGE);
       assert.equal(r.faults, SIZE / PAGE);
-      assert.equal(r.checksum, patternChecksum(7n, SIZE, PAGE));
+      assert.equal(r.checksum, patternChecksum(7, SIZE, PAGE));
       assert.ok(r.elapsedNs > 0 && r.p99Ns >= r.p50Ns);
     });
   }
@@ -30,15 +30,15 @@ for (const order of ['sequential', 'random']) {
 test('a different seed gives different content (the checksum really depends on the pages)', async () => {
   const a = await runBaseline({ size: SIZE, order: 'sequential', threads: 1, seed: 1, content: 'pattern' });
   const b = await runBaseline({ size: SIZE, order: 'sequential', threads: 1, seed: 2, content: 'pattern' });
-  assert.equal(a.checksum, patternChecksum(1n, SIZE, PAGE));
-  assert.equal(b.checksum, patternChecksum(2n, SIZE, PAGE));
+  assert.equal(a.checksum, patternChecksum(1, SIZE, PAGE));
+  assert.equal(b.checksum, patternChecksum(2, SIZE, PAGE));
   assert.notEqual(a.checksum, b.checksum);
 });
 
 test('write faults are served and leave the content unchanged', async () => {
   const r = await runBaseline({ size: SIZE, order: 'random', threads: 2, seed: 3, content: 'pattern', write: true });
   assert.equal(r.faults, SIZE / PAGE);
-  assert.equal(r.checksum, patternChecksum(3n, SIZE, PAGE));
+  assert.equal(r.checksum, patternChecksum(3, SIZE, PAGE));
 });
 
 test('zero pages: one UFFDIO_ZEROPAGE per fault, all zero', async () => {

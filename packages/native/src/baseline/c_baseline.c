@@ -15,8 +15,8 @@
  * exit 1: a system call failed).
  *
  * Page contents (so a caller can verify what the toucher read):
- *   pattern: the 8-byte little-endian word at region offset o (o % 8 == 0) is
- *            pattern_word(seed, o) below;
+ *   pattern: the content of @faultline/core's pattern resolver: the 32-bit
+ *            little-endian word at region offset 4w is pattern_word(seed, w);
  *   zero:    zeros (UFFDIO_ZEROPAGE);
  *   file:    the bytes of --file at the same offset (pread per fault), zeros
  *            past its end.
@@ -79,20 +79,32 @@ static void usage_error(const char* what, const char* arg) {
   exit(2);
 }
 
-/* Same mixing as touch_splitmix64, keyed by seed and offset. */
-uint64_t pattern_word(uint64_t seed, uint64_t offset) {
-  uint64_t z = seed * 0x9E3779B97F4A7C15ull + offset;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+/* The pattern of @faultline/core's `pattern` resolver (resolvers/pattern-bytes.ts),
+   bit for bit, so the baseline computes the same content per fault as the
+   resolver it is compared with: the 32-bit little-endian word at byte offset
+   4*w is pattern_word(seed, w), a murmur3-style finaliser of (seed, w). */
+static uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
 }
 
-static void fill_pattern(uint64_t* page, size_t page_size, uint64_t seed, uint64_t offset) {
-  for (size_t i = 0; i < page_size / 8; i++) {
-    uint64_t w = pattern_word(seed, offset + i * 8);
-    /* Store little-endian whatever the host: the content is defined in bytes. */
-    unsigned char* b = (unsigned char*)&page[i];
-    for (int k = 0; k < 8; k++) b[k] = (unsigned char)(w >> (8 * k));
+static uint32_t pattern_word(uint32_t seed, uint64_t index) {
+  const uint32_t lo = (uint32_t)index, hi = (uint32_t)(index >> 32);
+  return fmix32((lo * 0x9e3779b1u) ^ fmix32(hi ^ (seed * 0x27d4eb2fu) ^ 0x165667b1u));
+}
+
+static void fill_pattern(unsigned char* page, size_t page_size, uint32_t seed, uint64_t offset) {
+  for (size_t i = 0; i < page_size / 4; i++) {
+    uint32_t w = pattern_word(seed, offset / 4 + i);
+    /* Stored little-endian whatever the host: the content is defined in bytes. */
+    page[4 * i] = (unsigned char)w;
+    page[4 * i + 1] = (unsigned char)(w >> 8);
+    page[4 * i + 2] = (unsigned char)(w >> 16);
+    page[4 * i + 3] = (unsigned char)(w >> 24);
   }
 }
 
@@ -129,7 +141,7 @@ static int serve_fault(struct handler* h, uint64_t addr) {
     done = z.zeropage;
   } else {
     if (h->config->content == CONTENT_PATTERN) {
-      fill_pattern((uint64_t*)h->scratch, h->page_size, h->config->seed, offset);
+      fill_pattern((unsigned char*)h->scratch, h->page_size, (uint32_t)h->config->seed, offset);
     } else {
       ssize_t n = pread(h->file_fd, h->scratch, h->page_size, (off_t)offset);
       if (n < 0) return errno;
@@ -241,6 +253,7 @@ static void parse_args(int argc, char** argv, struct config* c) {
       c->threads = (int)t;
     } else if (strcmp(a, "--seed") == 0) {
       c->seed = parse_u64("invalid --seed", v, 0);
+      if (c->seed > 0x7fffffffull) usage_error("--seed must be below 2^31 (the pattern takes a 32-bit seed), got", v);
     } else if (strcmp(a, "--page-content") == 0) {
       if (strcmp(v, "pattern") == 0) c->content = CONTENT_PATTERN;
       else if (strcmp(v, "zero") == 0) c->content = CONTENT_ZERO;
