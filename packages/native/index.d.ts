@@ -104,7 +104,12 @@ export interface UffdCreateOptions {
 export declare function uffdCreate(options?: UffdCreateOptions): number;
 /**
  * UFFDIO_API handshake asking for `features` (once per fd: a second call is EINVAL).
- * Returns what the kernel granted. Throws `code: 'EINVAL'` with the unsupported bits named.
+ * Returns what the kernel granted: `features` enabled on this fd (the requested bits;
+ * WP_ASYNC implies WP_UNPOPULATED) and the fd-level `ioctls` mask (REGISTER|UNREGISTER;
+ * the kernel's bit 63 for UFFDIO_API itself is left out of every mask: a JS number
+ * cannot hold it next to low bits, and a completed handshake implies it).
+ * Throws `code: 'EINVAL'` with the unsupported bits named (and the kernel release),
+ * or explaining the once-per-fd rule; `code: 'EPERM'` for EVENT_FORK without CAP_SYS_PTRACE.
  */
 export declare function uffdApi(fd: number, features: number): { features: number; ioctls: number };
 /** Features and ioctls the kernel offers, probed on a throwaway fd (closed before returning). */
@@ -162,7 +167,7 @@ export declare function pageSize(): number;
 export declare function mapAnonymous(length: number, options?: { shared?: boolean }): Mapping;
 /** memfd_create(name, MFD_CLOEXEC) + ftruncate(length). Returns the fd. */
 export declare function memfdCreate(name: string, length: number): number;
-/** mmap of an fd (MAP_SHARED by default; `private` for MAP_PRIVATE), at `offset`. */
+/** mmap of an fd (MAP_SHARED by default; `private` for MAP_PRIVATE), at `offset`. With `readOnly`, writing through the buffer crashes the process (SIGSEGV): only read it. */
 export declare function mapFd(fd: number, length: number, offset: number, options?: { private?: boolean; readOnly?: boolean }): Mapping;
 /** madvise(2). Throws on error. */
 export declare function madvise(address: number, length: number, advice: number): void;
@@ -198,8 +203,13 @@ export declare function futexWake(array: Int32Array, index: number, count: numbe
  * Returns when all are pushed; `{ stalls }` counts full-ring waits.
  */
 export declare function ringProduce(ring: Int32Array, threads: number, perThread: number): Promise<{ stalls: number; elapsedNs: number }>;
-/** Encodes one kernel uffd_msg (32 bytes) into ring records as the reader does; returns the records' words (4 uint32 each). For golden vectors. */
-export declare function encodeUffdMsg(msg: Uint8Array, uffdId: number): Uint32Array;
+/**
+ * Encodes one kernel uffd_msg (32 bytes) into ring records as the reader does;
+ * returns the records' words (4 uint32 each; empty for an unknown event). For
+ * golden vectors. A FORK record carries the uffd id the reader gave the child's
+ * uffd, passed here as `forkChildId` (default 0), not the kernel's fd.
+ */
+export declare function encodeUffdMsg(msg: Uint8Array, uffdId: number, forkChildId?: number): Uint32Array;
 
 // ---------------------------------------------------------------- reader.cc
 
@@ -222,8 +232,12 @@ export interface ReaderStats {
 export declare class Reader {
   /** `ring`: Int32Array over the ring SAB; `uffdTable`: Int32Array over the uffd table SAB (fd per uffd id, -1 when free). */
   constructor(ring: Int32Array, uffdTable: Int32Array);
-  /** Starts serving `fd`; returns its uffd id (index in the uffd table). */
-  add(fd: number): number;
+  /**
+   * Starts serving `fd` under uffd id `id`, a slot of the uffd table the caller
+   * already claimed (Atomics.compareExchange -1 -> fd) so it could describe the
+   * uffd's regions before the first fault is read. Returns `id`.
+   */
+  add(fd: number, id: number): number;
   /** Stops watching uffd `id` (does not close the fd). */
   remove(id: number): void;
   /** True while no uffd has a pending message and the reader holds none (for a draining close). */

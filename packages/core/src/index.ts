@@ -1,1 +1,35 @@
-export {};
+/**
+ * @faultline/core — handle your own page faults from Node.js.
+ *
+ *   const handler = await FaultHandler.create({ workers: 2 });
+ *   const region = await handler.map({ size: 1 << 30, resolver: resolvers.file('/data/snapshot.bin') });
+ *   new Uint8Array(region.buffer)[123456789];   // faulted in by a worker from the file
+ *   await handler.close();
+ */
+export { FaultHandler, ResolverFailure } from './handler.js';
+export type {
+  FaultHandlerOptions,
+  MapOptions,
+  AdoptOptions,
+  AdoptRegion,
+  FaultSample,
+  HandlerStats,
+  FaultHandlerEvents,
+} from './handler.js';
+export { Region } from './region.js';
+export { AdoptedUffd } from './adopted.js';
+export type { UffdEvent } from './adopted.js';
+export { FaultlineError, FaultlineSystemError } from './errors.js';
+export type { FaultlineErrorCode } from './errors.js';
+export type { FeatureName } from './features.js';
+export type { RegionStats } from './region-stats.js';
+export type {
+  PageResolver,
+  ResolveRequest,
+  ResolveResult,
+  ResolverFactory,
+  ResolverInfo,
+  ResolverSpec,
+} from './resolver.js';
+export * as resolvers from './resolvers/index.js';
+export { patternByte, patternWord, fillPattern } from './resolvers/pattern-bytes.js';

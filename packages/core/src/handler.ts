@@ -1,0 +1,572 @@
+/**
+ * FaultHandler: owns the uffds, the reader thread, the ring, the region table
+ * and the worker pool. The main thread only sets things up and tears them
+ * down; faults are resolved entirely by the reader and the workers.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { release } from 'node:os';
+import native from '@faultline/native';
+import { FaultlineError } from './errors.js';
+import { FEATURE_BITS, featureMask, featureNames, isFeatureName, type FeatureName } from './features.js';
+import { FaultRing } from './ring/index.js';
+import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, RegionTable } from './region-table.js';
+import { StatsBlock, type RegionStats } from './region-stats.js';
+import type { ResolverSpec } from './resolver.js';
+import { checkAddress, checkOnError, checkPositiveInt, checkResolverSpec, checkSize } from './validate.js';
+import { CONTROL_BUSY_BASE, CONTROL_EVENTS_APPLIED, CONTROL_EVENTS_TAKEN, CONTROL_SAMPLE_EVERY, CONTROL_WORDS, type FromWorker } from './worker/protocol.js';
+import { WorkerPool } from './worker-pool.js';
+import { Region } from './region.js';
+import { AdoptedUffd, type UffdEvent } from './adopted.js';
+
+export interface FaultHandlerOptions {
+  /** Worker threads, each running one resident serve loop. Default 2. */
+  workers?: number;
+  /** Ring capacity in 16-byte records (power of two). Default 4096. */
+  ringCapacity?: number;
+  /** Ring checks a worker makes before parking. Default 2000. */
+  spin?: number;
+  /** Longest single park of a worker, ms. Default 100. */
+  parkMs?: number;
+  /** Async resolutions in flight per worker. Default 32. */
+  maxInflight?: number;
+  /** Open the uffd with UFFD_USER_MODE_ONLY (works unprivileged; kernel accesses to regions then fail). */
+  userModeOnly?: boolean;
+  /** Extra uffd features for this process's own uffd. */
+  features?: FeatureName[];
+  /** Regions (mapped + adopted) alive at once. Default 256. */
+  maxRegions?: number;
+  /** Period of 'stats' events while someone listens, ms. Default 1000. */
+  statsIntervalMs?: number;
+  /** Emit a 'fault' event for one fault in N (0: never). Default 0. */
+  faultSampleEvery?: number;
+}
+
+export interface MapOptions {
+  /** Bytes; a positive multiple of the page size. */
+  size: number;
+  resolver: ResolverSpec;
+  /** Pages filled per fault (one install). Default 1. */
+  readahead?: number;
+  /** What a resolver failure does to the faulting thread: 'sigbus' (poison the page, default) or 'zero'. */
+  onError?: 'sigbus' | 'zero';
+  name?: string;
+}
+
+export interface AdoptRegion {
+  /** Start address in the target process (page-aligned). */
+  address: number;
+  size: number;
+  resolver: ResolverSpec;
+  /** Resolver offset of `address` (e.g. the region's offset in a memory file). Default 0. */
+  offset?: number;
+  readahead?: number;
+  onError?: 'sigbus' | 'zero';
+  name?: string;
+}
+
+export interface AdoptOptions {
+  regions: AdoptRegion[];
+}
+
+export interface FaultSample {
+  uffdId: number;
+  regionId: number;
+  address: number;
+  write: boolean;
+  tid: number;
+}
+
+/** A resolver failure, as emitted on 'error'. */
+export class ResolverFailure extends FaultlineError {
+  constructor(
+    code: string,
+    message: string,
+    readonly regionId: number,
+    readonly address: number,
+    readonly offset: number,
+    /** What the faulting thread got: 'poisoned' (SIGBUS), 'zeroed', or 'none'. */
+    readonly action: 'poisoned' | 'zeroed' | 'none',
+  ) {
+    super(code, message);
+    this.name = 'ResolverFailure';
+  }
+}
+
+export interface HandlerStats {
+  reader: native.ReaderStats;
+  ring: ReturnType<FaultRing['stats']>;
+  regions: Record<string, RegionStats>;
+}
+
+export interface FaultHandlerEvents {
+  error: [ResolverFailure];
+  fault: [FaultSample];
+  'uffd-event': [UffdEvent];
+  stats: [HandlerStats];
+}
+
+const UFFD_TABLE_SIZE = 4096;
+
+export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
+  readonly pageSize: number;
+  /** Features granted on this process's own uffd. */
+  readonly features: FeatureName[];
+  private readonly fd: number;
+  private readonly ownUffdId: number;
+  private readonly ring: FaultRing;
+  private readonly table: RegionTable;
+  private readonly statsBlock: StatsBlock;
+  private readonly uffdFds: Int32Array;
+  private readonly control: Int32Array;
+  private readonly reader: native.Reader;
+  private readonly pool: WorkerPool;
+  private readonly regions = new Map<number, Region | AdoptedUffd>();
+  private readonly adopted = new Map<number, AdoptedUffd>();
+  private readonly freeRegionIds: number[] = [];
+  private nextRegionId = 0;
+  private readonly maxRegions: number;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+
+  /** Opens a uffd, starts the reader thread and the workers. */
+  static async create(options: FaultHandlerOptions = {}): Promise<FaultHandler> {
+    const workers = checkPositiveInt('workers', options.workers ?? 2, 64);
+    const ringCapacity = checkPositiveInt('ringCapacity', options.ringCapacity ?? 4096, 1 << 24);
+    if ((ringCapacity & (ringCapacity - 1)) !== 0) {
+      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `ringCapacity must be a power of two, got ${ringCapacity}`);
+    }
+    const maxRegions = checkPositiveInt('maxRegions', options.maxRegions ?? 256, 65536);
+    const userModeOnly = options.userModeOnly ?? false;
+    const wanted = options.features ?? [];
+    for (const f of wanted) {
+      if (!isFeatureName(f)) {
+        throw new FaultlineError(
+          'ERR_FAULTLINE_INVALID_ARGUMENT',
+          `unknown uffd feature '${String(f)}'; known: ${Object.keys(FEATURE_BITS).join(', ')}`,
+        );
+      }
+    }
+    const offered = native.uffdProbe({ userModeOnly }).features;
+    const missing = featureNames(featureMask(wanted) & ~offered);
+    if (missing.length > 0) {
+      throw new FaultlineError(
+        'ERR_FAULTLINE_FEATURE_UNSUPPORTED',
+        `this kernel (${release()}) does not offer uffd features: ${missing.join(', ')}` +
+          (missing.includes('fork') ? ' (event fork also needs CAP_SYS_PTRACE)' : ''),
+      );
+    }
+    // POISON backs the default failure policy (SIGBUS on the faulting thread);
+    // THREAD_ID costs nothing and lets 'fault' samples name the thread.
+    const requested = featureMask(wanted) | (offered & (FEATURE_BITS.poison | FEATURE_BITS['thread-id']));
+    const fd = native.uffdCreate({ userModeOnly });
+    let granted: number;
+    try {
+      granted = native.uffdApi(fd, requested).features;
+    } catch (err) {
+      native.closeFd(fd);
+      throw err;
+    }
+    const handler = new FaultHandler(fd, granted, ringCapacity, workers, maxRegions, options);
+    try {
+      await handler.startWorkers(options, workers);
+    } catch (err) {
+      handler.releaseNative();
+      throw err;
+    }
+    return handler;
+  }
+
+  private constructor(
+    fd: number,
+    granted: number,
+    ringCapacity: number,
+    private readonly workerCount: number,
+    maxRegions: number,
+    private readonly options: FaultHandlerOptions,
+  ) {
+    super();
+    this.pageSize = native.pageSize();
+    this.fd = fd;
+    this.features = featureNames(granted);
+    this.maxRegions = maxRegions;
+    this.ring = FaultRing.create(ringCapacity);
+    this.table = RegionTable.create(Math.max(64, maxRegions * 4));
+    this.statsBlock = StatsBlock.create(maxRegions);
+    const uffdTableSab = new SharedArrayBuffer(UFFD_TABLE_SIZE * 4);
+    this.uffdFds = new Int32Array(uffdTableSab).fill(-1);
+    this.control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+    Atomics.store(this.control, CONTROL_SAMPLE_EVERY, options.faultSampleEvery ?? 0);
+    this.reader = new native.Reader(this.ring.i32, this.uffdFds);
+    this.ownUffdId = this.claimUffdId(fd);
+    this.reader.add(fd, this.ownUffdId);
+    this.pool = undefined as unknown as WorkerPool;
+  }
+
+  private async startWorkers(options: FaultHandlerOptions, workers: number): Promise<void> {
+    const pool = await WorkerPool.start(
+      {
+        ringSab: this.ring.sab,
+        ringWords: this.ring.i32,
+        tableSab: this.table.sab,
+        statsSab: this.statsBlock.sab,
+        uffdTableSab: this.uffdFds.buffer as SharedArrayBuffer,
+        controlSab: this.control.buffer as SharedArrayBuffer,
+        pageSize: this.pageSize,
+      },
+      {
+        workers,
+        spin: checkPositiveInt('spin', options.spin ?? 2000, 1e9),
+        parkMs: checkPositiveInt('parkMs', options.parkMs ?? 100, 60_000),
+        maxInflight: checkPositiveInt('maxInflight', options.maxInflight ?? 32, 4096),
+        startTimeoutMs: 15_000,
+      },
+    );
+    (this as unknown as { pool: WorkerPool }).pool = pool;
+    pool.onMessage((msg) => this.onWorkerMessage(msg));
+  }
+
+  get closed(): boolean {
+    return this.state !== 'open';
+  }
+
+  /**
+   * Maps `size` bytes of anonymous memory whose pages are produced on first
+   * touch by `resolver`, in the workers. The returned region's `buffer` is a
+   * SharedArrayBuffer: view it here or post it to other threads.
+   */
+  async map(options: MapOptions): Promise<Region> {
+    this.assertOpen('map');
+    if (typeof options !== 'object' || options === null) {
+      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', 'map() takes an options object { size, resolver, ... }');
+    }
+    const size = checkSize('size', options.size, this.pageSize);
+    const resolver = checkResolverSpec('resolver', options.resolver);
+    const readahead = checkPositiveInt('readahead', options.readahead ?? 1, 4096);
+    const onError = checkOnError(options.onError);
+    const name = options.name ?? `region-${this.nextRegionId}`;
+    const regionId = this.allocateRegionId();
+    try {
+      await this.loadResolver(regionId, resolver, name, size, readahead);
+      const mapping = native.mapAnonymous(size);
+      this.table.insert({
+        state: ENTRY_REGION,
+        uffdId: this.ownUffdId,
+        start: mapping.address,
+        length: size,
+        regionId,
+        offset: 0,
+        readahead,
+        flags: onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+      });
+      try {
+        native.uffdRegister(this.fd, mapping.address, size, native.constants.UFFDIO_REGISTER_MODE_MISSING);
+      } catch (err) {
+        this.table.removeRegion(regionId);
+        throw err;
+      }
+      const region = new Region(this, regionId, name, mapping, readahead, onError);
+      this.regions.set(regionId, region);
+      return region;
+    } catch (err) {
+      await this.dropResolver(regionId).catch(() => undefined);
+      this.releaseRegionId(regionId);
+      throw err;
+    }
+  }
+
+  /**
+   * Serves a uffd of another process (received over a Unix socket). It must
+   * have been through UFFDIO_API and have the listed ranges registered. Events
+   * it negotiated (fork, remap, remove, unmap) are applied and emitted.
+   */
+  async adopt(fd: number, options: AdoptOptions): Promise<AdoptedUffd> {
+    this.assertOpen('adopt');
+    if (!Number.isInteger(fd) || fd < 0) {
+      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `adopt() needs a uffd file descriptor, got ${String(fd)}`);
+    }
+    if (!options || !Array.isArray(options.regions) || options.regions.length === 0) {
+      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', 'adopt() needs { regions: [{ address, size, resolver }, ...] }');
+    }
+    const checked = options.regions.map((r, i) => ({
+      address: checkAddress(`regions[${i}].address`, r.address, this.pageSize),
+      size: checkSize(`regions[${i}].size`, r.size, this.pageSize),
+      resolver: checkResolverSpec(`regions[${i}].resolver`, r.resolver),
+      offset: r.offset ?? 0,
+      readahead: checkPositiveInt(`regions[${i}].readahead`, r.readahead ?? 1, 4096),
+      onError: checkOnError(r.onError),
+      name: r.name ?? `adopted-${fd}-${i}`,
+    }));
+    const regionIds: number[] = [];
+    let uffdId = -1;
+    try {
+      for (const r of checked) {
+        const id = this.allocateRegionId();
+        regionIds.push(id);
+        await this.loadResolver(id, r.resolver, r.name, r.size, r.readahead);
+      }
+      // The table must describe the uffd before the reader watches it: a fault
+      // read first would find no region and be poisoned.
+      uffdId = this.claimUffdId(fd);
+      checked.forEach((r, i) => {
+        this.table.insert({
+          state: ENTRY_REGION,
+          uffdId,
+          start: r.address,
+          length: r.size,
+          regionId: regionIds[i]!,
+          offset: r.offset,
+          readahead: r.readahead,
+          flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+        });
+      });
+      this.reader.add(fd, uffdId);
+    } catch (err) {
+      if (uffdId >= 0) {
+        this.table.removeUffd(uffdId);
+        Atomics.store(this.uffdFds, uffdId, -1);
+      }
+      for (const id of regionIds) {
+        await this.dropResolver(id).catch(() => undefined);
+        this.releaseRegionId(id);
+      }
+      throw err;
+    }
+    const adopted = new AdoptedUffd(this, fd, uffdId, regionIds);
+    this.adopted.set(uffdId, adopted);
+    for (const id of regionIds) this.regions.set(id, adopted);
+    return adopted;
+  }
+
+  /** Per-region counters and the reader's and ring's. */
+  stats(): HandlerStats {
+    const regions: Record<string, RegionStats> = {};
+    for (const [id, owner] of this.regions) {
+      regions[owner instanceof Region ? owner.name : `${id}`] = this.statsBlock.read(id);
+    }
+    return { reader: this.reader.stats(), ring: this.ring.stats(), regions };
+  }
+
+  /**
+   * Drains what is pending (every parked thread is answered), unregisters and
+   * closes every uffd, stops the reader and the workers. Memory already
+   * returned as region buffers stays valid; pages never touched then read as
+   * zero, like any anonymous memory. A second close() rejects.
+   */
+  async close(): Promise<void> {
+    if (this.state !== 'open') {
+      throw new FaultlineError('ERR_FAULTLINE_ALREADY_CLOSED', 'this FaultHandler is already closed (close() was called before)');
+    }
+    this.state = 'closing';
+    clearInterval(this.statsTimer);
+    await this.quiesce(2000);
+    for (const owner of new Set(this.regions.values())) {
+      if (owner instanceof Region) owner.unregisterForClose(this.fd);
+    }
+    await this.quiesce(500);
+    this.reader.stop();
+    this.ring.close();
+    await this.pool.stop(5000);
+    this.releaseNative();
+    this.regions.clear();
+    this.adopted.clear();
+    this.state = 'closed';
+  }
+
+  // ---- used by Region / AdoptedUffd ----
+
+  /** @internal */
+  regionStats(regionId: number): RegionStats {
+    return this.statsBlock.read(regionId);
+  }
+
+  /** @internal Unregisters a region of ours and forgets it. */
+  async unmapRegion(region: Region): Promise<void> {
+    this.assertOpen('unmap');
+    await this.quiesce(1000);
+    this.table.removeRegion(region.id);
+    try {
+      native.uffdUnregister(this.fd, region.address, region.size);
+    } finally {
+      this.regions.delete(region.id);
+      await this.dropResolver(region.id).catch(() => undefined);
+      this.releaseRegionId(region.id);
+    }
+  }
+
+  /** @internal Stops serving an adopted uffd (and its fork children) and closes their fds. */
+  async releaseAdopted(adopted: AdoptedUffd): Promise<void> {
+    this.assertOpen('close');
+    await this.quiesce(1000);
+    for (const id of [adopted.uffdId, ...adopted.children]) {
+      this.table.removeUffd(id);
+      this.reader.remove(id);
+      const fd = Atomics.load(this.uffdFds, id);
+      Atomics.store(this.uffdFds, id, -1);
+      if (fd >= 0) native.closeFd(fd);
+    }
+    this.adopted.delete(adopted.uffdId);
+    for (const id of adopted.regionIds) {
+      this.regions.delete(id);
+      await this.dropResolver(id).catch(() => undefined);
+      this.releaseRegionId(id);
+    }
+  }
+
+  // ---- internals ----
+
+  /**
+   * Claims a free slot of the uffd table for `fd`. The reader claims slots for
+   * fork children the same way (compare-and-swap from -1), so both can allocate.
+   */
+  private claimUffdId(fd: number): number {
+    for (let id = 0; id < this.uffdFds.length; id++) {
+      if (Atomics.compareExchange(this.uffdFds, id, -1, fd) === -1) return id;
+    }
+    throw new FaultlineError('ERR_FAULTLINE_TABLE_FULL', `too many uffds served at once (${this.uffdFds.length})`);
+  }
+
+  private assertOpen(what: string): void {
+    if (this.state !== 'open') {
+      throw new FaultlineError('ERR_FAULTLINE_CLOSED', `cannot ${what}: the FaultHandler is closed; create a new one`);
+    }
+  }
+
+  private allocateRegionId(): number {
+    const id = this.freeRegionIds.pop() ?? (this.nextRegionId < this.maxRegions ? this.nextRegionId++ : -1);
+    if (id < 0) {
+      throw new FaultlineError(
+        'ERR_FAULTLINE_TABLE_FULL',
+        `too many regions (${this.maxRegions}); unmap some or create the handler with a larger maxRegions`,
+      );
+    }
+    this.statsBlock.reset(id);
+    return id;
+  }
+
+  private releaseRegionId(id: number): void {
+    this.freeRegionIds.push(id);
+  }
+
+  private async loadResolver(regionId: number, spec: ResolverSpec, name: string, regionSize: number, readahead: number): Promise<void> {
+    await this.pool.request({ type: 'load-resolver', regionId, spec, name, regionSize, readahead }, (reply) => {
+      if (reply.type !== 'resolver-loaded' || reply.regionId !== regionId) return { matched: false };
+      if (!reply.error) return { matched: true };
+      return { matched: true, error: new FaultlineError(reply.error.code, reply.error.message) };
+    });
+  }
+
+  private async dropResolver(regionId: number): Promise<void> {
+    await this.pool.request({ type: 'drop-resolver', regionId }, (reply) => ({
+      matched: reply.type === 'resolver-dropped' && reply.regionId === regionId,
+    }));
+  }
+
+  /**
+   * Waits until nothing is pending anywhere: the ring is empty, the reader
+   * holds nothing and sees nothing readable, no worker holds records, every
+   * taken event is applied. Checked twice in a row to close the gap between
+   * "read from the uffd" and "published".
+   */
+  private async quiesce(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let calm = 0;
+    while (Date.now() < deadline) {
+      if (this.isQuiet()) {
+        if (++calm >= 2) return true;
+      } else {
+        calm = 0;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return false;
+  }
+
+  private isQuiet(): boolean {
+    if (!this.ring.isEmpty() || !this.reader.idle()) return false;
+    if (Atomics.load(this.control, CONTROL_EVENTS_TAKEN) !== Atomics.load(this.control, CONTROL_EVENTS_APPLIED)) return false;
+    for (let w = 0; w < this.workerCount; w++) {
+      if (Atomics.load(this.control, CONTROL_BUSY_BASE + w) !== 0) return false;
+    }
+    return true;
+  }
+
+  private onWorkerMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'resolver-error': {
+        const failure = new ResolverFailure(
+          msg.error.code,
+          `resolver failed at 0x${msg.address.toString(16)} (region ${msg.regionId}, offset ${msg.offset}); ` +
+            `the faulting thread was ${msg.action === 'poisoned' ? 'sent SIGBUS (page poisoned)' : msg.action === 'zeroed' ? 'given a zero page' : 'woken'}: ${msg.error.message}`,
+          msg.regionId,
+          msg.address,
+          msg.offset,
+          msg.action,
+        );
+        this.emit('error', failure);
+        break;
+      }
+      case 'fault-sample':
+        this.emit('fault', { uffdId: msg.uffdId, regionId: msg.regionId, address: msg.address, write: msg.write, tid: msg.tid });
+        break;
+      case 'uffd-event': {
+        const root = this.adoptedFor(msg.uffdId);
+        if (msg.event.kind === 'fork' && root) root.children.push(msg.event.childUffdId);
+        const event = { uffdId: msg.uffdId, ...msg.event } as UffdEvent;
+        this.emit('uffd-event', event);
+        root?.emit('event', event);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private adoptedFor(uffdId: number): AdoptedUffd | undefined {
+    const direct = this.adopted.get(uffdId);
+    if (direct) return direct;
+    for (const a of this.adopted.values()) if (a.children.includes(uffdId)) return a;
+    return undefined;
+  }
+
+  /** Closes every uffd still open and stops the reader (idempotent). */
+  private releaseNative(): void {
+    try {
+      this.reader.stop();
+    } catch {
+      // already stopped
+    }
+    for (let id = 0; id < this.uffdFds.length; id++) {
+      const fd = Atomics.load(this.uffdFds, id);
+      if (fd >= 0 && fd !== this.fd) {
+        Atomics.store(this.uffdFds, id, -1);
+        try {
+          native.closeFd(fd);
+        } catch {
+          // already closed by its owner
+        }
+      }
+    }
+    try {
+      native.closeFd(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+
+  /** @internal Starts/stops the periodic 'stats' event as listeners come and go. */
+  override on<T extends keyof FaultHandlerEvents>(event: T, fn: (...args: FaultHandlerEvents[T]) => void, context?: unknown): this {
+    super.on(event, fn as never, context);
+    if (event === 'stats' && !this.statsTimer) {
+      this.statsTimer = setInterval(() => {
+        if (this.listenerCount('stats') === 0) {
+          clearInterval(this.statsTimer);
+          this.statsTimer = undefined;
+          return;
+        }
+        if (this.state === 'open') this.emit('stats', this.stats());
+      }, this.options.statsIntervalMs ?? 1000);
+      this.statsTimer.unref();
+    }
+    return this;
+  }
+}

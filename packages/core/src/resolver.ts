@@ -1,0 +1,71 @@
+/**
+ * The page resolver contract. A resolver is a module, loaded in every worker,
+ * whose default export builds a resolver from structured-cloneable options:
+ *
+ *   export default function create(options, info) {
+ *     return { resolve(request, out) { out.set(bytesFor(request.offset)); } };
+ *   }
+ *
+ * `resolve` fills `out` (the worker's scratch pages, `request.length` bytes)
+ * or answers another way (see ResolveResult). It may be async. It must never
+ * touch registered memory: it would fault on itself and wait forever.
+ */
+
+export interface ResolveRequest {
+  /** Byte offset of the first requested page in the resolver's space (region offset + base offset). */
+  offset: number;
+  /** Bytes requested: one page, or more with readahead (always whole pages, never past the region). */
+  length: number;
+  /** Address of the first requested page (in the faulting process). */
+  address: number;
+  /** The faulting access was a write. */
+  write: boolean;
+  /** Page size of the region. */
+  pageSize: number;
+  /** Which region (handler-wide id) and which uffd. */
+  regionId: number;
+  uffdId: number;
+}
+
+export type ResolveResult =
+  /** `out` is filled: install all `request.length` bytes. */
+  | undefined
+  | void
+  /** Only the first `filled` bytes of `out` are valid (rounded down to pages; at least one page). */
+  | { filled: number }
+  /** Install these bytes instead of `out` (no copy in JS: e.g. a view of a mapped snapshot file). */
+  | { source: ArrayBufferView }
+  /** Install zero pages. */
+  | 'zero'
+  /** Poison the faulting page: the faulting thread gets SIGBUS. */
+  | 'poison'
+  /** Wake the faulting thread without installing: it faults again (a fresh message). */
+  | 'retry'
+  /** Minor fault: the page is already in the page cache; map it (UFFDIO_CONTINUE). */
+  | 'continue';
+
+export interface PageResolver {
+  resolve(request: ResolveRequest, out: Uint8Array): ResolveResult | Promise<ResolveResult>;
+  /** Called when the region goes away or the handler closes. */
+  close?(): void | Promise<void>;
+}
+
+export interface ResolverInfo {
+  pageSize: number;
+  /** Size of the region (or adopted range) this instance serves. */
+  regionSize: number;
+  regionId: number;
+  name: string;
+}
+
+export type ResolverFactory<Options = unknown> = (
+  options: Options,
+  info: ResolverInfo,
+) => PageResolver | Promise<PageResolver>;
+
+/** What `map()`/`adopt()` take: which module to load in the workers, with which options. */
+export interface ResolverSpec<Options = unknown> {
+  /** A file: URL (or absolute path) of the resolver module. */
+  module: string;
+  options: Options;
+}

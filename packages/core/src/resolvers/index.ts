@@ -1,0 +1,41 @@
+/**
+ * Built-in resolver specs. Each returns a ResolverSpec: the module the workers
+ * load plus its (structured-cloneable) options.
+ */
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ResolverSpec } from '../resolver.js';
+import type { FileOptions } from './file.js';
+import type { PatternOptions } from './pattern.js';
+import type { SnapshotOptions } from './snapshot.js';
+
+function builtin(name: string): string {
+  return new URL(`./${name}.js`, import.meta.url).href;
+}
+
+/** Every page reads as zero. */
+export function zero(): ResolverSpec<Record<string, never>> {
+  return { module: builtin('zero'), options: {} };
+}
+
+/** Deterministic content: byte at offset o is patternByte(seed, o). */
+export function pattern(options: PatternOptions = {}): ResolverSpec<PatternOptions> {
+  return { module: builtin('pattern'), options: { seed: options.seed ?? 0 } };
+}
+
+/** Pages read from `path` with pread; `offset` is the file offset of the region's first byte. */
+export function file(path: string, options: { offset?: number } = {}): ResolverSpec<FileOptions> {
+  return { module: builtin('file'), options: { path, offset: options.offset ?? 0 } };
+}
+
+/** Pages from a memory snapshot file, mapped and installed without a copy through JS. */
+export function snapshot(path: string, options: { offset?: number } = {}): ResolverSpec<SnapshotOptions> {
+  return { module: builtin('snapshot'), options: { path, offset: options.offset ?? 0 } };
+}
+
+/** Your own resolver module (a file: URL or an absolute path) with its options. */
+export function custom<Options>(module: string | URL, options: Options): ResolverSpec<Options> {
+  const href =
+    module instanceof URL ? module.href : isAbsolute(module) ? pathToFileURL(module).href : String(module);
+  return { module: href, options };
+}

@@ -1,0 +1,185 @@
+/**
+ * The Piscina pool and its resident serve loops: one long-running task per
+ * worker, plus the control channel (a MessagePort per worker) used to load and
+ * drop resolvers. Piscina 5 terminates a worker when its task is aborted, so
+ * the loops are stopped through shared memory (closing the ring) instead.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import native from '@faultline/native';
+import { FaultlineError } from './errors.js';
+import { CONTROL_SEQ, type FromWorker, type ServeTask, type ToWorker } from './worker/protocol.js';
+import type { ServeSummary } from './worker/serve.js';
+
+export interface PoolShared {
+  ringSab: SharedArrayBuffer;
+  /** Int32 view of the ring (its futex word is what parked loops sleep on). */
+  ringWords: Int32Array;
+  tableSab: SharedArrayBuffer;
+  statsSab: SharedArrayBuffer;
+  uffdTableSab: SharedArrayBuffer;
+  controlSab: SharedArrayBuffer;
+  pageSize: number;
+}
+
+export interface PoolOptions {
+  workers: number;
+  spin: number;
+  parkMs: number;
+  maxInflight: number;
+  startTimeoutMs: number;
+}
+
+/** The ring's futex word (docs/ring.md): bumping it and waking makes parked loops look around. */
+const RING_WAKE_SEQ = 48;
+
+export class WorkerPool {
+  private readonly pool: Piscina;
+  private readonly ports: MessagePort[] = [];
+  private readonly loops: Promise<ServeSummary>[] = [];
+  private readonly control: Int32Array;
+  private readonly listeners = new Set<(msg: FromWorker) => void>();
+
+  private constructor(
+    private readonly shared: PoolShared,
+    readonly size: number,
+    pool: Piscina,
+  ) {
+    this.pool = pool;
+    this.control = new Int32Array(shared.controlSab);
+  }
+
+  static async start(shared: PoolShared, options: PoolOptions): Promise<WorkerPool> {
+    const pool = new Piscina({
+      filename: new URL('./worker/serve.js', import.meta.url).href,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      closeTimeout: 5000,
+    });
+    const wp = new WorkerPool(shared, options.workers, pool);
+    const ready = new Set<number>();
+    const allReady = new Promise<void>((resolve) => {
+      wp.onMessage((msg) => {
+        if (msg.type === 'ready') {
+          ready.add(msg.worker);
+          if (ready.size === options.workers) resolve();
+        }
+      });
+    });
+    for (let index = 0; index < options.workers; index++) {
+      const { port1, port2 } = new MessageChannel();
+      port1.on('message', (msg: FromWorker) => wp.dispatch(msg));
+      port1.unref();
+      wp.ports.push(port1);
+      const task: ServeTask = {
+        index,
+        port: port2,
+        ringSab: shared.ringSab,
+        tableSab: shared.tableSab,
+        statsSab: shared.statsSab,
+        uffdTableSab: shared.uffdTableSab,
+        controlSab: shared.controlSab,
+        pageSize: shared.pageSize,
+        spin: options.spin,
+        parkMs: options.parkMs,
+        maxInflight: options.maxInflight,
+      };
+      wp.loops.push(pool.run(task, { transferList: [port2] }) as Promise<ServeSummary>);
+    }
+    const failed = Promise.race(wp.loops).then(
+      () => {
+        throw new FaultlineError('ERR_FAULTLINE_WORKER_START', 'a serve loop ended while starting');
+      },
+      (err: unknown) => {
+        throw new FaultlineError('ERR_FAULTLINE_WORKER_START', `a worker failed to start: ${(err as Error).message}`, {
+          cause: err,
+        });
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new FaultlineError(
+              'ERR_FAULTLINE_WORKER_START',
+              `workers did not start within ${options.startTimeoutMs} ms (${ready.size}/${options.workers} ready)`,
+            ),
+          ),
+        options.startTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([allReady, failed, timeout]);
+    } catch (err) {
+      await pool.destroy().catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    failed.catch(() => undefined);
+    return wp;
+  }
+
+  onMessage(listener: (msg: FromWorker) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Sends a control message to every worker and makes parked loops pick it up. */
+  broadcast(msg: ToWorker): void {
+    for (const port of this.ports) port.postMessage(msg);
+    this.kick();
+  }
+
+  /** Bumps the control sequence and wakes every parked loop. */
+  kick(): void {
+    Atomics.add(this.control, CONTROL_SEQ, 1);
+    Atomics.add(this.shared.ringWords, RING_WAKE_SEQ, 1);
+    native.futexWake(this.shared.ringWords, RING_WAKE_SEQ, this.size);
+  }
+
+  /**
+   * Sends `msg` to every worker and waits until each answered with a reply
+   * accepted by `match` (which returns the reply's error, or null). Rejects
+   * with the first error after all answered.
+   */
+  async request(msg: ToWorker, match: (reply: FromWorker) => { matched: boolean; error?: Error }): Promise<void> {
+    const errors: Error[] = [];
+    let answered = 0;
+    await new Promise<void>((resolve) => {
+      const off = this.onMessage((reply) => {
+        const m = match(reply);
+        if (!m.matched) return;
+        if (m.error) errors.push(m.error);
+        if (++answered === this.size) {
+          off();
+          resolve();
+        }
+      });
+      this.broadcast(msg);
+    });
+    if (errors.length > 0) throw errors[0];
+  }
+
+  /** Waits for every serve loop to return (after the ring was closed), then stops the workers. */
+  async stop(timeoutMs: number): Promise<ServeSummary[]> {
+    this.kick();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const settled = await Promise.race([Promise.allSettled(this.loops), timeout]);
+    clearTimeout(timer);
+    await this.pool.destroy();
+    for (const port of this.ports) port.close();
+    if (settled === 'timeout') return [];
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  }
+
+  private dispatch(msg: FromWorker): void {
+    for (const l of [...this.listeners]) l(msg);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The resolvers a worker has loaded, by region id. Loading happens when the
+ * main thread maps a region (before the region is registered, so no fault can
+ * find its resolver missing).
+ */
+import { pathToFileURL } from 'node:url';
+import { isAbsolute } from 'node:path';
+import { FaultlineError } from '../errors.js';
+import type { PageResolver, ResolverFactory, ResolverInfo, ResolverSpec } from '../resolver.js';
+
+export class ResolverRegistry {
+  private readonly byRegion: (PageResolver | undefined)[] = [];
+
+  get(regionId: number): PageResolver | undefined {
+    return this.byRegion[regionId];
+  }
+
+  async load(regionId: number, spec: ResolverSpec, info: ResolverInfo): Promise<void> {
+    const href = isAbsolute(spec.module) ? pathToFileURL(spec.module).href : spec.module;
+    let mod: { default?: unknown; createResolver?: unknown };
+    try {
+      mod = (await import(href)) as typeof mod;
+    } catch (err) {
+      throw new FaultlineError(
+        'ERR_FAULTLINE_RESOLVER_LOAD',
+        `cannot load resolver module ${spec.module}: ${(err as Error).message}. ` +
+          'Pass a file: URL or absolute path of an ES module whose default export creates the resolver.',
+        { cause: err },
+      );
+    }
+    const factory = (mod.default ?? mod.createResolver) as ResolverFactory | undefined;
+    if (typeof factory !== 'function') {
+      throw new FaultlineError(
+        'ERR_FAULTLINE_RESOLVER_LOAD',
+        `resolver module ${spec.module} has no default export function (options, info) => resolver`,
+      );
+    }
+    let resolver: PageResolver;
+    try {
+      resolver = await factory(spec.options, info);
+    } catch (err) {
+      throw new FaultlineError(
+        'ERR_FAULTLINE_RESOLVER_LOAD',
+        `resolver module ${spec.module} failed to start: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (!resolver || typeof resolver.resolve !== 'function') {
+      throw new FaultlineError(
+        'ERR_FAULTLINE_RESOLVER_LOAD',
+        `resolver module ${spec.module}: the factory must return an object with a resolve(request, out) method`,
+      );
+    }
+    this.byRegion[regionId] = resolver;
+  }
+
+  async drop(regionId: number): Promise<void> {
+    const r = this.byRegion[regionId];
+    this.byRegion[regionId] = undefined;
+    await r?.close?.();
+  }
+
+  async dropAll(): Promise<void> {
+    for (let id = 0; id < this.byRegion.length; id++) {
+      try {
+        await this.drop(id);
+      } catch {
+        // closing is best effort at shutdown; the region is gone either way
+      }
+    }
+  }
+}
