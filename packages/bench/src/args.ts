@@ -20,7 +20,7 @@ export const USAGE = `usage: faultline-bench [--quick] [--json FILE] [--filter N
   --json FILE      also write the results as JSON to FILE and a chart to FILE with .svg
   --filter NAME    run only scenarios whose name or group contains NAME
   --rounds N       rounds per scenario (default 5, quick 3)
-  --baseline-only  measure the C baseline alone (no @faultline/core needed)
+  --baseline-only  measure the C baseline alone
   --help           this text
 `;
 

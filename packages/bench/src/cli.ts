@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import native from '@faultline/native';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './args.js';
 import { describeEnvironment } from './environment.js';
-import { HandlerPool, loadCore, type Content } from './faultline.js';
+import { HandlerPool, type Content } from './faultline.js';
 import { bytesChecksum, patternChecksum } from './pattern.js';
 import { reportJson, svgPathFor } from './report/json.js';
 import { renderSvg } from './report/svg.js';
@@ -30,8 +30,7 @@ async function bench(options: CliOptions): Promise<void> {
   const size = options.quick ? 8 << 20 : 32 << 20;
   const rounds = options.rounds ?? (options.quick ? 3 : 5);
   const pageSize = native.pageSize();
-  const core = options.baselineOnly ? null : await loadCore();
-  const handlers = core === null ? null : new HandlerPool(core);
+  const handlers = options.baselineOnly ? null : new HandlerPool();
 
   const dir = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
   const fileBytes = randomBytes(size);
@@ -42,7 +41,7 @@ async function bench(options: CliOptions): Promise<void> {
     pattern: patternChecksum(SEED, size, pageSize),
     file: bytesChecksum(fileBytes, size, pageSize),
   };
-  const ctx: BenchContext = { size, pageSize, seed: SEED, file, core, handlers, expectedChecksum: (c) => expected[c] };
+  const ctx: BenchContext = { size, pageSize, seed: SEED, file, handlers, expectedChecksum: (c) => expected[c] };
 
   const progress = process.stderr.isTTY === true;
   const results: ScenarioResult[] = [];

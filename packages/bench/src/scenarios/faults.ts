@@ -28,12 +28,12 @@ function rssKb(): number {
 }
 
 async function faultlineRound(spec: FaultSpec, ctx: BenchContext): Promise<RoundSample> {
-  if (ctx.core === null || ctx.handlers === null) throw new Error('internal: Faultline side run without @faultline/core');
+  if (ctx.handlers === null) throw new Error('internal: Faultline side run without @faultline/core');
   const handler = await ctx.handlers.get(spec.workers);
   const before = rssKb();
   const region = await handler.map({
     size: ctx.size,
-    resolver: resolverFor(ctx.core, spec.content, ctx.seed, ctx.file),
+    resolver: resolverFor(spec.content, ctx.seed, ctx.file),
     readahead: spec.readahead,
     name: spec.name,
   });

@@ -3,6 +3,7 @@
 // same size, order, toucher threads and content: so readahead and worker rows
 // show what Faultline gains over the plainest handler.
 import { faultScenario, type FaultSpec } from './faults.js';
+import { ringScenario } from './ring.js';
 import type { Scenario } from './types.js';
 
 const DEFAULT_WORKERS = 2; // this machine has 2 cores
@@ -87,6 +88,7 @@ export function allScenarios(): Scenario[] {
       }),
     );
   }
+  list.push(ringScenario(1), ringScenario(2));
   return list;
 }
 

@@ -1,6 +1,6 @@
 // What a scenario is: two sides (Faultline, the C baseline) that each run one
 // measured round on demand, over the context shared by the whole bench run.
-import type { Content, CoreLike, HandlerPool } from '../faultline.js';
+import type { Content, HandlerPool } from '../faultline.js';
 import type { RoundSample, Target } from '../results.js';
 
 export interface BenchContext {
@@ -11,7 +11,7 @@ export interface BenchContext {
   seed: number;
   /** The data file of the `file` scenarios (size bytes of random data). */
   file: string;
-  core: CoreLike | null;
+  /** null with --baseline-only. */
   handlers: HandlerPool | null;
   /** The toucher checksum a correctly served region of `content` must give. */
   expectedChecksum(content: Content): bigint;
