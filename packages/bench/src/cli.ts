@@ -22,7 +22,10 @@ import type { BenchContext } from './scenarios/types.js';
 const SEED = 1;
 
 async function bench(options: CliOptions): Promise<void> {
-  const scenarios = selectScenarios(allScenarios(), options.quick, options.filter);
+  // --baseline-only leaves out what has no baseline (the ring).
+  const scenarios = selectScenarios(allScenarios(), options.quick, options.filter).filter(
+    (s) => !options.baselineOnly || s.baseline !== null,
+  );
   if (scenarios.length === 0) {
     const names = allScenarios().map((s) => s.name).join(', ');
     throw new UsageError(`--filter '${options.filter}' matches no scenario${options.quick ? ' of the --quick set' : ''}; scenarios: ${names}`);

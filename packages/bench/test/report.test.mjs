@@ -19,7 +19,7 @@ test('table: one aligned row per scenario with both sides, the ratio and the tar
   const seq = rows.find((l) => l.startsWith('seq-1t-pattern'));
   assert.match(seq, /1\.23M\s+2\.47M\s+0\.50x/);
   assert.match(seq, />= 1\.0x baseline: MISSED/);
-  assert.match(seq, /21\.0 \| 21\.0/); // p50 in microseconds, both sides
+  assert.match(seq, /21\.0\s+21\.0\s+80\.0\s+80\.0\s+2048\s+8\.0\s+8\.0/); // p50/p99 in us, calls, rss MiB
   assert.match(rows.find((l) => l.startsWith('ring')), /7\.50M\s+-\s+-/);
   // Right-aligned numeric columns end at the same offset as their header.
   const ratioEnd = header.indexOf('ratio') + 'ratio'.length;

@@ -3,15 +3,12 @@
 import { micros, si, times } from '../format.js';
 import type { BenchReport, ScenarioResult, SideResult } from '../results.js';
 
+// fl = Faultline, bl = the C baseline; latencies in microseconds.
 const HEADERS = [
-  'scenario', 'faultline/s', 'baseline/s', 'ratio', 'faults/s fl', 'p50 us fl|bl', 'p99 us fl|bl',
-  'resolver calls', 'rss MiB fl|bl', 'target',
+  'scenario', 'faultline/s', 'baseline/s', 'ratio', 'faults/s fl', 'p50 fl', 'p50 bl', 'p99 fl', 'p99 bl',
+  'resolver calls', 'rssMiB fl', 'rssMiB bl', 'target',
 ] as const;
-const RIGHT = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
-
-function pair(f: string, b: string): string {
-  return `${f} | ${b}`;
-}
+const RIGHT = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
 
 function mib(side: SideResult | null): string {
   return side?.rssDeltaKb == null ? '-' : (side.rssDeltaKb / 1024).toFixed(1);
@@ -26,10 +23,13 @@ function row(s: ScenarioResult): string[] {
     b ? si(b.throughput) : '-',
     times(s.ratio),
     f ? si(f.faultsPerSec) : '-',
-    pair(micros(f?.p50Ns), micros(b?.p50Ns)),
-    pair(micros(f?.p99Ns), micros(b?.p99Ns)),
+    micros(f?.p50Ns),
+    micros(b?.p50Ns),
+    micros(f?.p99Ns),
+    micros(b?.p99Ns),
     f?.resolverCalls == null ? '-' : String(Math.round(f.resolverCalls)),
-    pair(mib(f), mib(b)),
+    mib(f),
+    mib(b),
     s.target === null ? '' : `${s.target.text}: ${s.target.met ? 'met' : 'MISSED'}`,
   ];
 }
@@ -63,6 +63,6 @@ export function formatTable(report: BenchReport): string {
   for (const r of body) lines.push(typeof r === 'string' ? r : render(r));
   lines.push('');
   lines.push('ratio = Faultline / baseline throughput (baseline: the C handler, 1 thread, blocking read, one ioctl per fault).');
-  lines.push('p50/p99: per-fault latency measured by the toucher. rss: ' + e.rssNote.replace(/^rssDeltaKb: /, '') + '.');
+  lines.push('fl = Faultline, bl = baseline. p50/p99: per-fault latency in microseconds, measured by the toucher. rssMiB: ' + e.rssNote.replace(/^rssDeltaKb: /, '') + '.');
   return lines.join('\n') + '\n';
 }
