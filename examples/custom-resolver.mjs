@@ -23,6 +23,7 @@ try {
     for (let x = 0; x < 64; x++) line += shades[Math.floor((pixels[row * WIDTH + x * 64] * (shades.length - 1)) / 255)];
     console.log(line);
   }
+  await handler.idle(); // counters are final once nothing is pending
   console.log(`rows computed: ${image.stats().pagesInstalled} of ${HEIGHT}`);
 } finally {
   await handler.close();

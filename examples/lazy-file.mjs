@@ -29,6 +29,7 @@ try {
     const line = bytes.subarray(page * 4096, page * 4096 + 16).toString('latin1').split('\n')[0];
     console.log(`page ${page}: "${line}"`);
   }
+  await handler.idle(); // counters are final once nothing is pending
   const s = region.stats();
   console.log(`faults ${s.faults}, pages installed ${s.pagesInstalled} of ${SIZE / 4096}, resolver calls ${s.resolverCalls}`);
 } finally {

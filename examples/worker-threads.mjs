@@ -26,6 +26,7 @@ try {
   for (let i = 0; i < words.length; i += 1024) expected = (expected + patternWord(11, i)) >>> 0;
   const theirs = await Promise.all(sums);
   console.log(`checksums: main ${mine}, workers ${theirs.join(', ')}, expected ${expected}`);
+  await handler.idle(); // counters are final once nothing is pending
   const s = region.stats();
   console.log(`pages installed ${s.pagesInstalled}, faults ${s.faults} (${s.eexist} lost a race and were woken)`);
   if (mine !== expected || theirs.some((t) => t !== expected)) process.exitCode = 1;

@@ -337,6 +337,17 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     return adopted;
   }
 
+  /**
+   * Resolves true once nothing is pending anywhere (no message in the ring or
+   * the reader, no worker holding one), false if that did not happen within
+   * `timeoutMs`. Counters are bumped just after the install that wakes the
+   * faulting thread, so await this before reading stats you want exact.
+   */
+  async idle(timeoutMs = 1000): Promise<boolean> {
+    this.assertOpen('wait for idle');
+    return this.quiesce(timeoutMs);
+  }
+
   /** Per-region counters and the reader's and ring's. */
   stats(): HandlerStats {
     const regions: Record<string, RegionStats> = {};

@@ -391,7 +391,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     while (!stop_.load() && !ring_.closed()) {
       if (pending_records_ > 0) {
         FlushPending();
-      } else if (static_cast<uint32_t>(ring_.Load(ring::kEventsApplied)) == events_published_) {
+      } else if (ring_.events_applied() == events_published_) {
         return;
       }
       ring::RingView::Backoff(attempt++);

@@ -152,6 +152,8 @@ class RingView {
 
   uint32_t capacity() const { return capacity_; }
   bool closed() const { return Load(kClosed) != 0; }
+  // Event messages consumers have applied (docs/ring.md §7).
+  uint32_t events_applied() const { return static_cast<uint32_t>(Load(kEventsApplied)); }
 
   // Slots not held by anyone right now (a snapshot: only grows while this
   // thread is the sole producer, which is how the reader sizes its read(2)).
