@@ -156,8 +156,9 @@ const EVENT_CONSUMER = `
     const ring = FaultRing.attach(w.sab);
     const out = new Uint32Array(16 * 4);
     const events = [];
+    parentPort.postMessage('ready');
     while (events.length < w.count) {
-      if (ring.waitForWork(100, 5000) !== 'ready') break;
+      if (ring.waitForWork(100, 20000) !== 'ready') break;
       const n = ring.take(out, 16);
       for (let i = 0; i < n; i += messageRecords(out, i)) {
         events.push(decodeMessage(out, i));
@@ -179,7 +180,15 @@ test('events: REMOVE, REMAP (+UNMAP of the old range), FORK (child uffd in the t
     eval: true,
     workerData: { sab: ring.sab, count: 5, ringModule: new URL('../../core/dist/ring/index.js', import.meta.url).href },
   });
-  const consumed = new Promise((resolve, reject) => consumer.once('message', resolve).once('error', reject));
+  const messages = [];
+  const consumed = new Promise((resolve, reject) => {
+    consumer.on('message', (m) => (m === 'ready' ? messages.push(m) : resolve(m)));
+    consumer.once('error', reject);
+  });
+  // The mm changes below block this thread in the kernel until the reader has
+  // read each event, and the reader waits for each event to be applied: the
+  // consumer must be running before the first one, or nothing can move.
+  while (messages.length === 0) await new Promise((r) => setTimeout(r, 5));
   try {
     const id = reader.add(fd);
     // Each of these blocks until the reader has read the event; the next one is
