@@ -29,6 +29,15 @@
       ],
       "cflags_cc": ["-fexceptions"],
       "libraries": ["-lpthread"]
+    },
+    {
+      # The raw C handler the bench runs next to Faultline (packages/bench).
+      # Shares the toucher with the addon through src/touch_core.h.
+      "target_name": "faultline_c_baseline",
+      "type": "executable",
+      "sources": ["src/baseline/c_baseline.c"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

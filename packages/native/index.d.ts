@@ -222,6 +222,12 @@ export interface ReaderStats {
   stalls: number;
   /** Consumer wake-ups issued (futex wake calls). */
   wakeups: number;
+  /** uffds dropped from the watch list: EPOLLERR (blocking fd, no UFFDIO_API), or a read(2) error other than EAGAIN. */
+  hangups: number;
+  /** Messages with an event code the ring format does not know (skipped). */
+  unknownEvents: number;
+  /** FORK children that could not be served because the uffd table was full (their uffd was closed). */
+  forksRefused: number;
 }
 /**
  * The reader thread of one FaultHandler: epoll over every uffd added, reads
@@ -233,17 +239,25 @@ export declare class Reader {
   /** `ring`: Int32Array over the ring SAB; `uffdTable`: Int32Array over the uffd table SAB (fd per uffd id, -1 when free). */
   constructor(ring: Int32Array, uffdTable: Int32Array);
   /**
-   * Starts serving `fd` under uffd id `id`, a slot of the uffd table the caller
-   * already claimed (Atomics.compareExchange -1 -> fd) so it could describe the
-   * uffd's regions before the first fault is read. Returns `id`.
+   * Starts serving `fd` (sets O_NONBLOCK on it if missing: epoll needs it).
+   * With `id`: a slot of the uffd table the caller already claimed
+   * (Atomics.compareExchange(table, id, -1, fd)), so it could describe the
+   * uffd's regions before the first fault is read. Without: the first free slot
+   * is claimed. Returns the uffd id. Throws ERR_FAULTLINE_UFFD_NOT_CLAIMED (table[id]
+   * is not fd), ERR_FAULTLINE_UFFD_ALREADY_ADDED, ERR_FAULTLINE_UFFD_TABLE_FULL,
+   * ERR_FAULTLINE_READER_STOPPED, or EBADF.
    */
-  add(fd: number, id: number): number;
-  /** Stops watching uffd `id` (does not close the fd). */
+  add(fd: number, id?: number): number;
+  /**
+   * Stops watching uffd `id`; returns once the reader thread will not read it
+   * again, so the caller may close it. Does not close the fd and does not free
+   * the table entry: whoever closes the fd stores -1 there (Atomics.store).
+   */
   remove(id: number): void;
   /** True while no uffd has a pending message and the reader holds none (for a draining close). */
   idle(): boolean;
   stats(): ReaderStats;
-  /** Stops and joins the thread. Idempotent. Also run by the environment's cleanup hook. */
+  /** Stops and joins the thread (closes its epoll/eventfd, never the uffds). Idempotent. Also run by the environment's cleanup hook. */
   stop(): void;
 }
 

@@ -13,7 +13,7 @@ import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, RegionTable } from './region-table.js
 import { StatsBlock, type RegionStats } from './region-stats.js';
 import type { ResolverSpec } from './resolver.js';
 import { checkAddress, checkOnError, checkPositiveInt, checkResolverSpec, checkSize } from './validate.js';
-import { CONTROL_BUSY_BASE, CONTROL_EVENTS_APPLIED, CONTROL_EVENTS_TAKEN, CONTROL_SAMPLE_EVERY, CONTROL_WORDS, type FromWorker } from './worker/protocol.js';
+import { CONTROL_BUSY_BASE, CONTROL_SAMPLE_EVERY, CONTROL_WORDS, type FromWorker } from './worker/protocol.js';
 import { WorkerPool } from './worker-pool.js';
 import { Region } from './region.js';
 import { AdoptedUffd, type UffdEvent } from './adopted.js';
@@ -337,6 +337,17 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     return adopted;
   }
 
+  /**
+   * Resolves true once nothing is pending anywhere (no message in the ring or
+   * the reader, no worker holding one), false if that did not happen within
+   * `timeoutMs`. Counters are bumped just after the install that wakes the
+   * faulting thread, so await this before reading stats you want exact.
+   */
+  async idle(timeoutMs = 1000): Promise<boolean> {
+    this.assertOpen('wait for idle');
+    return this.quiesce(timeoutMs);
+  }
+
   /** Per-region counters and the reader's and ring's. */
   stats(): HandlerStats {
     const regions: Record<string, RegionStats> = {};
@@ -483,7 +494,6 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
 
   private isQuiet(): boolean {
     if (!this.ring.isEmpty() || !this.reader.idle()) return false;
-    if (Atomics.load(this.control, CONTROL_EVENTS_TAKEN) !== Atomics.load(this.control, CONTROL_EVENTS_APPLIED)) return false;
     for (let w = 0; w < this.workerCount; w++) {
       if (Atomics.load(this.control, CONTROL_BUSY_BASE + w) !== 0) return false;
     }

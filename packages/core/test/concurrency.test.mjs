@@ -50,6 +50,7 @@ test('main thread + 2 worker_threads fault on the same pages: bytes right, one i
     await Promise.all(workers.map((w) => w.terminate()));
     // Every word of every page, not only the first.
     for (let i = 0; i < words.length; i += 97) assert.equal(words[i], patternWord(SEED, i));
+    await handler.idle();
     const s = region.stats();
     assert.equal(s.pagesInstalled, PAGES, 'each page must be installed exactly once');
     assert.equal(s.errors, 0);

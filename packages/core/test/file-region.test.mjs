@@ -38,6 +38,7 @@ test('sequential touch of 256 MiB reads the file byte for byte, with the event l
   assert.equal(loopRan, false, 'the event loop must not have run while the main thread was faulting');
   assert.equal(firstDifference(view, expected), -1, 'region bytes differ from the file');
   assert.ok(sum > 0);
+  await handler.idle();
   const s = region.stats();
   assert.equal(s.pagesInstalled, SIZE / ps);
   assert.equal(s.faults, SIZE / ps);
@@ -60,6 +61,7 @@ test('random-order touch of 256 MiB reads the file byte for byte', async () => {
   }
   assert.equal(loopRan, false);
   assert.equal(firstDifference(view, expected), -1, 'region bytes differ from the file');
+  await handler.idle();
   assert.equal(region.stats().pagesInstalled, SIZE / ps);
   await region.unmap();
 });

@@ -40,6 +40,7 @@ test("onError 'zero': a throwing resolver yields a zero page and an 'error' even
     assert.equal(errors[0].action, 'zeroed');
     assert.equal(errors[0].address, region.address + 2 * 4096);
     assert.match(errors[0].message, /refusing page 2 on purpose/);
+    await handler.idle();
     assert.equal(region.stats().errors, 1);
   } finally {
     await handler.close();

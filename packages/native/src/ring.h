@@ -36,6 +36,9 @@ inline constexpr int kWakeSeq = 48;
 inline constexpr int kParked = 49;
 inline constexpr int kStalls = 56;
 inline constexpr int kWakeups = 57;
+// Event messages consumers have applied (to the region table); the reader
+// publishes nothing after an event until this catches up (reader.cc).
+inline constexpr int kEventsApplied = 58;
 
 inline constexpr int32_t kRingMagic = 0x47524c46;
 inline constexpr int32_t kRingVersion = 1;
@@ -149,6 +152,8 @@ class RingView {
 
   uint32_t capacity() const { return capacity_; }
   bool closed() const { return Load(kClosed) != 0; }
+  // Event messages consumers have applied (docs/ring.md §7).
+  uint32_t events_applied() const { return static_cast<uint32_t>(Load(kEventsApplied)); }
 
   // Slots not held by anyone right now (a snapshot: only grows while this
   // thread is the sole producer, which is how the reader sizes its read(2)).

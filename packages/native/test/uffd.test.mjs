@@ -5,24 +5,19 @@
 // process) and this thread serves. Every session closes its uffd in `finally`:
 // closing releases any toucher still parked (it then reads zeros), so a bug
 // fails the test instead of hanging it.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import native from '@faultline/native';
+import { addonPath, checkFdsClosedAfterAll } from './fixtures/native-test-env.mjs';
 
 const { constants: C } = native;
 const PAGE = native.pageSize();
-const addonPath = createRequire(import.meta.url).resolve('@faultline/native');
 
-const openFds = () => readdirSync('/proc/self/fd').length;
-const fdsAtStart = openFds();
-after(() => {
-  assert.equal(openFds(), fdsAtStart, 'every fd opened by these tests is closed');
-});
+checkFdsClosedAfterAll();
 
 // ------------------------------------------------------------------ helpers
 
@@ -41,23 +36,29 @@ function withTimeout(promise, ms, what) {
 }
 
 // A worker that touches [offset, offset+length) of `buffer` (writing `value` at
-// offset first when `write`), then posts back a copy of those bytes.
+// offset first when `write`), then posts back a copy of those bytes and its tid.
 const TOUCHER = `
   const { parentPort, workerData: w } = require('node:worker_threads');
+  const tid = require(w.addonPath).gettid();
   const view = new Uint8Array(w.buffer, w.offset, w.length);
   if (w.write) view[0] = w.value;
-  parentPort.postMessage(Uint8Array.from(view));
+  parentPort.postMessage({ bytes: Uint8Array.from(view), tid });
 `;
 
+// `result` resolves with the bytes the toucher read, `tid` with its thread id.
 function touch(buffer, offset, length, { write = false, value = 0 } = {}) {
-  const worker = new Worker(TOUCHER, { eval: true, workerData: { buffer, offset, length, write, value } });
+  const workerData = { buffer, offset, length, write, value, addonPath };
+  const worker = new Worker(TOUCHER, { eval: true, workerData });
   const exited = new Promise((resolve) => worker.once('exit', resolve));
-  const result = new Promise((resolve, reject) => {
+  const posted = new Promise((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
+  const result = posted.then((m) => m.bytes);
+  const tid = posted.then((m) => m.tid);
   result.catch(() => {}); // observed by the test; avoid an unhandled rejection if it never is
-  return { result, exited };
+  tid.catch(() => {});
+  return { result, tid, exited };
 }
 
 // True when `result` has not settled within `ms`: the toucher is still parked.
@@ -100,6 +101,7 @@ async function session({ features = 0, pages = 4, mode = C.UFFDIO_REGISTER_MODE_
       touchers.push(t);
       return t.result;
     };
+    toucher.last = () => touchers[touchers.length - 1];
     await body({ fd, map, ioctls, touch: toucher });
   } finally {
     native.closeFd(fd);
@@ -349,6 +351,46 @@ test('poison: a toucher in a child process gets SIGBUS', () => {
   const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(child.stdout, `poisoned ${PAGE}\n`, `child stderr: ${child.stderr}`);
   assert.equal(child.signal, 'SIGBUS');
+});
+
+test('THREAD_ID: the message names the faulting thread', async () => {
+  await session({ features: C.UFFD_FEATURE_THREAD_ID, pages: 1 }, async ({ fd, map, touch }) => {
+    const got = touch(map.buffer, 0, 8);
+    const msg = await nextMessage(fd);
+    assert.equal(native.uffdZeropage(fd, msg.address, PAGE, 0), PAGE);
+    assert.deepEqual(await withTimeout(got, 5000, 'the toucher'), new Uint8Array(8));
+    assert.equal(msg.ptid, await touch.last().tid);
+    assert.notEqual(msg.ptid, native.gettid());
+  });
+});
+
+test('an unprivileged user is refused with a hint, and userModeOnly works for it', (t) => {
+  const unprivileged = Number(readFileSync('/proc/sys/vm/unprivileged_userfaultfd', 'utf8'));
+  if (process.getuid() !== 0 || unprivileged !== 0) {
+    t.skip('needs root (to run a child as nobody) and vm.unprivileged_userfaultfd=0');
+    return;
+  }
+  const script = `
+    const n = require(${JSON.stringify(addonPath)});
+    let refused;
+    try { n.closeFd(n.uffdCreate()); } catch (e) { refused = { code: e.code, message: e.message }; }
+    const fd = n.uffdCreate({ userModeOnly: true });
+    const ioctls = n.uffdApi(fd, 0).ioctls;
+    n.closeFd(fd);
+    process.stdout.write(JSON.stringify({ refused, ioctls }));
+  `;
+  const child = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(child.status, 0, child.stderr);
+  const { refused, ioctls } = JSON.parse(child.stdout);
+  if (refused === undefined) {
+    t.skip('this user may open /dev/userfaultfd');
+    return;
+  }
+  assert.equal(refused.code, 'EPERM');
+  assert.match(refused.message, /vm\.unprivileged_userfaultfd=1/);
+  assert.match(refused.message, /\/dev\/userfaultfd/);
+  assert.match(refused.message, /userModeOnly: true/);
+  assert.ok(ioctls & C.UFFDIO_IOCTL_REGISTER);
 });
 
 test('uffdRead returns 0 when nothing is pending', async () => {

@@ -16,6 +16,8 @@ export const W_WAKE_SEQ = 48;
 export const W_PARKED = 49;
 export const W_STALLS = 56;
 export const W_WAKEUPS = 57;
+/** Event messages consumers have applied; the reader publishes nothing after an event until this catches up (docs/ring.md §7). */
+export const W_EVENTS_APPLIED = 58;
 
 export const RING_MAGIC = 0x47524c46;
 export const RING_VERSION = 1;

@@ -16,10 +16,6 @@ import type { ResolverSpec } from '../resolver.js';
 export const CONTROL_SEQ = 0;
 /** Sample one fault in N to the main thread ('fault' events); 0 = off. */
 export const CONTROL_SAMPLE_EVERY = 1;
-/** Bumped by a worker before it applies a ring event record, and ... */
-export const CONTROL_EVENTS_TAKEN = 2;
-/** ... bumped after: faults wait while taken != applied, so no fault is looked up in a stale table. */
-export const CONTROL_EVENTS_APPLIED = 3;
 /** Per-worker busy flags start here (1 while the worker holds records). */
 export const CONTROL_BUSY_BASE = 8;
 export const CONTROL_WORDS = CONTROL_BUSY_BASE + 64;

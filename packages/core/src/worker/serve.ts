@@ -12,6 +12,7 @@
 import native from '@faultline/native';
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { FaultRing } from '../ring/index.js';
+import { W_EVENTS_APPLIED } from '../ring/ring.js';
 import { RegionTable, LookupResult, ENTRY_ZERO, FLAG_ON_ERROR_ZERO } from '../region-table.js';
 import { StatsBlock, STAT } from '../region-stats.js';
 import { FaultlineError } from '../errors.js';
@@ -20,8 +21,6 @@ import { Installer, type InstallKind } from './installer.js';
 import { ResolverRegistry } from './resolver-registry.js';
 import {
   CONTROL_BUSY_BASE,
-  CONTROL_EVENTS_APPLIED,
-  CONTROL_EVENTS_TAKEN,
   CONTROL_SAMPLE_EVERY,
   CONTROL_SEQ,
   toWireError,
@@ -131,11 +130,6 @@ class ServeLoop {
       const kind = w0 & 0xff;
       const cont = (w0 >>> 16) & 0xf;
       if (kind === KIND_FAULT) {
-        // An event taken by another worker but not applied yet may change what
-        // this address means (REMOVE, REMAP, FORK): wait for it (microseconds).
-        while (Atomics.load(this.control, CONTROL_EVENTS_TAKEN) !== Atomics.load(this.control, CONTROL_EVENTS_APPLIED)) {
-          /* spin */
-        }
         const pending = this.handleFault(w0 >>> 20, (w0 >>> 8) & 0xff, r[i * 4 + 1]!, addressAt(r, i));
         if (pending) await this.track(pending);
       } else {
@@ -347,7 +341,6 @@ class ServeLoop {
   }
 
   private handleEvent(kind: number, uffdId: number, r: Uint32Array, i: number): void {
-    Atomics.add(this.control, CONTROL_EVENTS_TAKEN, 1);
     try {
       this.events++;
       const arg0 = addressAt(r, i);
@@ -381,7 +374,9 @@ class ServeLoop {
           break; // unknown kinds are skipped whole (their continuations with them)
       }
     } finally {
-      Atomics.add(this.control, CONTROL_EVENTS_APPLIED, 1);
+      // Releases the reader's event barrier (docs/ring.md §7): records after
+      // this event are published only now, so none is looked up in a stale table.
+      Atomics.add(this.ring.i32, W_EVENTS_APPLIED, 1);
     }
   }
 

@@ -1,0 +1,96 @@
+// Fault scenarios: a fresh region per round, touched once per page by the
+// native toucher (or the JS main thread), served by Faultline; the same size,
+// order, thread count and content served by the C baseline.
+import native from '@faultline/native';
+import { runBaseline } from '../baseline.js';
+import { releaseRegion, resolverFor, type Content } from '../faultline.js';
+import type { RoundSample, Target } from '../results.js';
+import { touchFromJs } from '../touch-js.js';
+import { checkContent, type BenchContext, type Scenario } from './types.js';
+
+export interface FaultSpec {
+  name: string;
+  group: string;
+  description: string;
+  order: 'sequential' | 'random';
+  threads: number;
+  content: Content;
+  workers: number;
+  readahead: number;
+  /** Who faults: native toucher threads, or the JS main thread reading region.buffer. */
+  toucher: 'native' | 'js';
+  quick: boolean;
+  target?: Target;
+}
+
+function rssKb(): number {
+  return process.memoryUsage.rss() / 1024;
+}
+
+async function faultlineRound(spec: FaultSpec, ctx: BenchContext): Promise<RoundSample> {
+  if (ctx.handlers === null) throw new Error('internal: Faultline side run without @faultline/core');
+  const handler = await ctx.handlers.get(spec.workers);
+  const before = rssKb();
+  const region = await handler.map({
+    size: ctx.size,
+    resolver: resolverFor(spec.content, ctx.seed, ctx.file),
+    readahead: spec.readahead,
+    name: spec.name,
+  });
+  try {
+    const t =
+      spec.toucher === 'native'
+        ? await native.touchPages(region.address, region.size, { order: spec.order, threads: spec.threads, seed: ctx.seed })
+        : touchFromJs(region.buffer, ctx.pageSize, spec.order, ctx.seed);
+    const rssDeltaKb = Math.round(rssKb() - before);
+    checkContent(spec.name, 'Faultline handler', t.checksum, ctx.expectedChecksum(spec.content));
+    const stats = region.stats();
+    return {
+      elapsedNs: t.elapsedNs,
+      pages: t.pages,
+      faults: stats.faults,
+      p50Ns: t.p50Ns,
+      p99Ns: t.p99Ns,
+      resolverCalls: stats.resolverCalls,
+      rssDeltaKb,
+    };
+  } finally {
+    await releaseRegion(region);
+  }
+}
+
+async function baselineRound(spec: FaultSpec, ctx: BenchContext): Promise<RoundSample> {
+  const r = await runBaseline({
+    size: ctx.size,
+    order: spec.order,
+    // The JS set's faulting thread is one thread: compare with one toucher thread.
+    threads: spec.toucher === 'js' ? 1 : spec.threads,
+    seed: ctx.seed,
+    content: spec.content,
+    ...(spec.content === 'file' ? { file: ctx.file } : {}),
+  });
+  checkContent(spec.name, 'C baseline', r.checksum, ctx.expectedChecksum(spec.content));
+  return {
+    elapsedNs: r.elapsedNs,
+    pages: r.pages,
+    faults: r.faults,
+    p50Ns: r.p50Ns,
+    p99Ns: r.p99Ns,
+    resolverCalls: null,
+    rssDeltaKb: r.rssDeltaKb,
+  };
+}
+
+export function faultScenario(spec: FaultSpec): Scenario {
+  return {
+    name: spec.name,
+    group: spec.group,
+    description: spec.description,
+    unit: 'pages/s',
+    quick: spec.quick,
+    ...(spec.target ? { target: spec.target } : {}),
+    pages: (ctx) => ctx.size / ctx.pageSize,
+    baseline: (ctx) => baselineRound(spec, ctx),
+    faultline: (ctx) => faultlineRound(spec, ctx),
+  };
+}

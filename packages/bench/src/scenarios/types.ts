@@ -1,0 +1,46 @@
+// What a scenario is: two sides (Faultline, the C baseline) that each run one
+// measured round on demand, over the context shared by the whole bench run.
+import type { Content, HandlerPool } from '../faultline.js';
+import type { RoundSample, Target } from '../results.js';
+
+export interface BenchContext {
+  /** Bytes per region (per round). */
+  size: number;
+  pageSize: number;
+  /** Pattern seed and random-order seed, both sides. */
+  seed: number;
+  /** The data file of the `file` scenarios (size bytes of random data). */
+  file: string;
+  /** null with --baseline-only. */
+  handlers: HandlerPool | null;
+  /** The toucher checksum a correctly served region of `content` must give. */
+  expectedChecksum(content: Content): bigint;
+}
+
+export interface Scenario {
+  /** Unique; --filter matches a substring of it or of the group. */
+  name: string;
+  group: string;
+  description: string;
+  unit: 'pages/s' | 'msgs/s';
+  /** Part of the --quick set. */
+  quick: boolean;
+  target?: Target;
+  /** Pages (messages) per round. */
+  pages(ctx: BenchContext): number;
+  /** null: no baseline for this scenario (the ring). */
+  baseline: ((ctx: BenchContext) => Promise<RoundSample>) | null;
+  faultline(ctx: BenchContext): Promise<RoundSample>;
+}
+
+/** Thrown when a handler served wrong bytes: a bench that is fast and wrong must not print a number. */
+export function checkContent(scenario: string, side: string, got: bigint, expected: bigint): void {
+  if (got !== expected) {
+    const err = new Error(
+      `${scenario}: the ${side} served wrong page contents (toucher checksum 0x${got.toString(16)}, ` +
+        `expected 0x${expected.toString(16)}); the throughput of this run is meaningless`,
+    );
+    (err as NodeJS.ErrnoException).code = 'ERR_FAULTLINE_BENCH_CONTENT';
+    throw err;
+  }
+}

@@ -1,0 +1,46 @@
+// CLI argument errors are clear: exit code 2 and a message naming the problem.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseCliArgs, UsageError } from '../dist/args.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+test('an unknown flag exits 2 naming the flag, with the usage', () => {
+  const r = run('--bogus');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /Unknown option '--bogus'/);
+  assert.match(r.stderr, /usage: faultline-bench/);
+  assert.equal(r.stdout, '');
+});
+
+test('bad values exit 2 with what was wrong', () => {
+  let r = run('--rounds', 'zero');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--rounds must be an integer from 1 to 100, got 'zero'/);
+  r = run('--json');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--json/);
+  r = run('--baseline-only', '--filter', 'no-such-scenario');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--filter 'no-such-scenario' matches no scenario; scenarios: seq-1t-zero, /);
+  r = run('stray');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /stray/);
+});
+
+test('--help prints the usage and exits 0', () => {
+  const r = run('--help');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /--quick/);
+});
+
+test('parseCliArgs: defaults and values', () => {
+  assert.deepEqual(parseCliArgs([]), { quick: false, json: null, filter: null, rounds: null, baselineOnly: false, help: false });
+  assert.deepEqual(parseCliArgs(['--quick', '--json', 'r.json', '--filter', 'rand', '--rounds', '7']), {
+    quick: true, json: 'r.json', filter: 'rand', rounds: 7, baselineOnly: false, help: false,
+  });
+  assert.throws(() => parseCliArgs(['--rounds', '1.5']), UsageError);
+});

@@ -1,0 +1,41 @@
+// A fixed bench report (no measurement) for the writer tests.
+export const side = (throughput, extra = {}) => ({
+  throughput,
+  faultsPerSec: throughput,
+  p50Ns: 21000,
+  p99Ns: 80000,
+  resolverCalls: null,
+  rssDeltaKb: 8192,
+  rounds: [throughput * 0.9, throughput, throughput * 1.1],
+  ...extra,
+});
+
+export const report = {
+  environment: {
+    date: '2026-01-02T03:04:05.000Z',
+    kernel: 'Linux 6.18.0',
+    node: 'v20.20.2',
+    cpus: 2,
+    cpuModel: 'Test CPU',
+    quick: true,
+    rounds: 3,
+    regionBytes: 8 << 20,
+    rssNote: 'rssDeltaKb: RSS growth of the handling process over one round',
+  },
+  scenarios: [
+    {
+      name: 'seq-1t-pattern', group: 'single-page faults', description: 'd', unit: 'pages/s', pages: 2048,
+      faultline: side(1234567, { resolverCalls: 2048 }), baseline: side(2469134), ratio: 0.5,
+      target: { text: '>= 1.0x baseline', minRatio: 1, met: false },
+    },
+    {
+      name: 'seq<&>"odd"', group: 'readahead', description: 'd', unit: 'pages/s', pages: 2048,
+      faultline: side(45678), baseline: side(45678), ratio: 1, target: null,
+    },
+    {
+      name: 'ring-1p', group: 'ring alone', description: 'd', unit: 'msgs/s', pages: 1 << 18,
+      faultline: side(7.5e6, { p50Ns: null, p99Ns: null, rssDeltaKb: null }), baseline: null, ratio: null,
+      target: { text: '>= 5M msgs/s', minThroughput: 5e6, met: true },
+    },
+  ],
+};
