@@ -324,6 +324,14 @@ export interface UnixServerMessage {
   fdsTruncated: boolean;
   /** The peer had already closed the connection right behind the message. */
   peerClosed: boolean;
+  /** An 'exited' event follows when the peer process exits (false only where no pidfd could be had). */
+  watched: boolean;
+}
+/** The process behind a delivered handshake exited (seen through a pidfd, not the socket). */
+export interface UnixServerExit {
+  kind: 'exited';
+  connection: number;
+  pid: number;
 }
 /** A connection turned away before its message was delivered (its fds are already closed). */
 export interface UnixServerRejection {
@@ -344,12 +352,13 @@ export interface UnixServerError {
   code: string;
   message: string;
 }
-export type UnixServerEvent = UnixServerMessage | UnixServerRejection | UnixServerError;
+export type UnixServerEvent = UnixServerMessage | UnixServerExit | UnixServerRejection | UnixServerError;
 
 /**
  * socket + bind + listen on `path` (which must not exist), then a native thread
  * accepts connections and reads one message from each, delivering every outcome
- * to `onEvent` on this thread. The JS thread never blocks. Throws Node-shaped
+ * to `onEvent` on this thread, then watches each peer that handshook and
+ * reports its exit. The JS thread never blocks. Throws Node-shaped
  * errors (EADDRINUSE, ENAMETOOLONG...) from the constructor.
  */
 export declare class UnixServer {
@@ -357,6 +366,8 @@ export declare class UnixServer {
   readonly path: string;
   /** Stops the thread, closes connections still in their handshake and removes the socket file (if still ours). Idempotent. */
   close(): void;
+  /** Stop watching the peer of `connection` for its exit (no 'exited' event will come). */
+  unwatch(connection: number): void;
   /** Whether the open server keeps the event loop alive (default: it does). */
   ref(): this;
   unref(): this;

@@ -12,6 +12,11 @@
 // Nothing blocks the JS thread: the constructor only socket/bind/listens, and
 // close() wakes the thread and joins it (the thread never blocks except in poll).
 //
+// After a delivered handshake the thread keeps watching the peer process
+// (a pidfd) and reports its exit ("exited"): Firecracker closes its end of the
+// socket right after the handshake, so the socket cannot tell when the VM is
+// gone, and a uffd whose process exited only answers ESRCH to installs.
+//
 // Fd ownership: every fd the thread receives is either handed to JS inside a
 // delivery (JS owns it from then on) or closed here (oversized message, peer
 // rejected, server closing, environment tearing down). None leaks.
@@ -20,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +36,7 @@
 #include <climits>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +58,10 @@ constexpr size_t kMaxPendingConnections = 64;
 // After EMFILE/ENFILE from accept4 the listening fd stays readable; pause
 // accepting for this long instead of spinning.
 constexpr int64_t kAcceptBackoffMs = 100;
+// getsockopt(SO_PEERPIDFD) (Linux 6.5): a pidfd of the peer, free of pid reuse races.
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 int64_t NowMs() {
   timespec ts{};
@@ -79,6 +90,8 @@ struct Delivery {
   std::vector<int> fds;
   bool fdsTruncated = false;
   bool peerClosed = false;  // EOF already seen right behind the message
+  bool watched = false;     // "message": an "exited" delivery will follow when the peer exits
+  pid_t exitedPid = 0;      // "exited"
   std::string code;
   std::string message;
 
@@ -95,8 +108,26 @@ struct PendingConnection {
   int fd;
   uint64_t id;
   ucred credentials;
+  int pidfd;  // -1 when neither SO_PEERPIDFD nor pidfd_open worked
   int64_t deadlineMs;
 };
+
+// A peer whose handshake was delivered: watched until it exits or JS unwatches it.
+struct WatchedPeer {
+  uint64_t id;
+  pid_t pid;
+  int pidfd;
+};
+
+// A pidfd for the peer of `sock`: SO_PEERPIDFD, else pidfd_open on the
+// SO_PEERCRED pid (racy only if the peer died and its pid was reused already).
+int PeerPidfd(int sock, pid_t pid) {
+  int pidfd = -1;
+  socklen_t len = sizeof(pidfd);
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) return pidfd;
+  long r = syscall(SYS_pidfd_open, pid, 0);
+  return r >= 0 ? static_cast<int>(r) : -1;
+}
 
 class UnixServer;
 void DeliverToJs(Napi::Env env, Napi::Function callback, UnixServer* server, Delivery* delivery);
@@ -118,6 +149,7 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
                            InstanceMethod<&UnixServer::Close>("close"),
                            InstanceMethod<&UnixServer::RefLoop>("ref"),
                            InstanceMethod<&UnixServer::UnrefLoop>("unref"),
+                           InstanceMethod<&UnixServer::Unwatch>("unwatch"),
                            InstanceAccessor<&UnixServer::Path>("path"),
                        });
   }
@@ -265,13 +297,17 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
     if (stopped_) return;
     stopped_ = true;
     if (thread_.joinable()) {
-      uint64_t one = 1;
-      ssize_t w = write(wakeFd_, &one, sizeof(one));
-      (void)w;
+      stopping_.store(true);
+      Wake();
       thread_.join();
     }
-    for (PendingConnection& p : pending_) CloseQuietly(p.fd);
+    for (PendingConnection& p : pending_) {
+      CloseQuietly(p.fd);
+      CloseQuietly(p.pidfd);
+    }
     pending_.clear();
+    for (WatchedPeer& w : watched_) CloseQuietly(w.pidfd);
+    watched_.clear();
     CloseListener();
     CloseQuietly(wakeFd_);
     wakeFd_ = -1;
@@ -304,6 +340,24 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
 
   Napi::Value Path(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), path_); }
 
+  // unwatch(connection): JS no longer cares when that peer exits.
+  Napi::Value Unwatch(const Napi::CallbackInfo& info) {
+    uint64_t id = ArgU64(info, 0, "connection");
+    if (stopped_) return info.Env().Undefined();
+    {
+      std::lock_guard<std::mutex> lock(unwatchMutex_);
+      unwatchRequests_.push_back(id);
+    }
+    Wake();
+    return info.Env().Undefined();
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    ssize_t w = write(wakeFd_, &one, sizeof(one));
+    (void)w;
+  }
+
   // ------------------------------------------------------------ server thread
 
   void Send(Delivery* d) {
@@ -313,8 +367,9 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
     }
   }
 
-  void Reject(int fd, uint64_t id, const ucred* cred, const char* code, std::string message) {
+  void Reject(int fd, int pidfd, uint64_t id, const ucred* cred, const char* code, std::string message) {
     CloseQuietly(fd);
+    CloseQuietly(pidfd);
     auto* d = new Delivery();
     d->kind = "rejected";
     d->connection = id;
@@ -360,18 +415,18 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
       socklen_t len = sizeof(cred);
       if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
         int err = errno;
-        Reject(fd, id, nullptr, "ERR_FAULTLINE_SOCKET_PEER_UNKNOWN",
+        Reject(fd, -1, id, nullptr, "ERR_FAULTLINE_SOCKET_PEER_UNKNOWN",
                std::string("could not read the peer's credentials (SO_PEERCRED): ") + strerror(err));
         continue;
       }
       if (!UidAllowed(cred.uid)) {
         // Turned away before reading anything, so it cannot hand us fds.
-        Reject(fd, id, &cred, "ERR_FAULTLINE_SOCKET_PEER_REJECTED",
+        Reject(fd, -1, id, &cred, "ERR_FAULTLINE_SOCKET_PEER_REJECTED",
                "peer uid " + std::to_string(cred.uid) + " (pid " + std::to_string(cred.pid) +
                    ") is not in the allowed uids; add it with allowUids / --allow-uid");
         continue;
       }
-      pending_.push_back({fd, id, cred, now + options_.handshakeTimeoutMs});
+      pending_.push_back({fd, id, cred, PeerPidfd(fd, cred.pid), now + options_.handshakeTimeoutMs});
     }
   }
 
@@ -423,10 +478,10 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
       d->CloseFds();
       delete d;
       if (n == 0) {
-        Reject(p.fd, p.id, &p.credentials, "ERR_FAULTLINE_SOCKET_DISCONNECTED",
+        Reject(p.fd, p.pidfd, p.id, &p.credentials, "ERR_FAULTLINE_SOCKET_DISCONNECTED",
                "the peer closed the connection before sending its handshake");
       } else {
-        Reject(p.fd, p.id, &p.credentials, ErrnoCode(static_cast<int>(-n)),
+        Reject(p.fd, p.pidfd, p.id, &p.credentials, ErrnoCode(static_cast<int>(-n)),
                std::string("reading the handshake failed: ") + strerror(static_cast<int>(-n)));
       }
       return true;
@@ -444,15 +499,34 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
     if (total > options_.maxMessageBytes) {
       d->CloseFds();
       delete d;
-      Reject(p.fd, p.id, &p.credentials, "ERR_FAULTLINE_SOCKET_TOO_LARGE",
+      Reject(p.fd, p.pidfd, p.id, &p.credentials, "ERR_FAULTLINE_SOCKET_TOO_LARGE",
              "the handshake message is larger than " + std::to_string(options_.maxMessageBytes) + " bytes");
       return true;
     }
     d->payload.resize(total);
     d->kind = "message";
     d->connectionFd = p.fd;
+    d->watched = p.pidfd >= 0;
     Send(d);
+    if (p.pidfd >= 0) watched_.push_back({p.id, p.credentials.pid, p.pidfd});
     return true;
+  }
+
+  void ApplyUnwatchRequests() {
+    std::vector<uint64_t> ids;
+    {
+      std::lock_guard<std::mutex> lock(unwatchMutex_);
+      ids.swap(unwatchRequests_);
+    }
+    for (uint64_t id : ids) {
+      for (auto it = watched_.begin(); it != watched_.end(); ++it) {
+        if (it->id == id) {
+          CloseQuietly(it->pidfd);
+          watched_.erase(it);
+          break;
+        }
+      }
+    }
   }
 
   void Run() {
@@ -462,7 +536,7 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
       // Handshakes past their deadline.
       for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->deadlineMs <= now) {
-          Reject(it->fd, it->id, &it->credentials, "ERR_FAULTLINE_SOCKET_TIMEOUT",
+          Reject(it->fd, it->pidfd, it->id, &it->credentials, "ERR_FAULTLINE_SOCKET_TIMEOUT",
                  "no handshake within " + std::to_string(options_.handshakeTimeoutMs) + " ms");
           it = pending_.erase(it);
         } else {
@@ -479,6 +553,7 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
         int64_t left = p.deadlineMs - now;
         if (wait < 0 || left < wait) wait = left;
       }
+      for (const WatchedPeer& w : watched_) pfds.push_back({w.pidfd, POLLIN, 0});
       if (!acceptNow && pending_.size() < kMaxPendingConnections) {
         int64_t left = acceptPausedUntilMs_ - now;
         if (wait < 0 || left < wait) wait = left;
@@ -491,8 +566,32 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
         ReportError(ErrnoCode(err), std::string("poll failed: ") + strerror(err) + "; the server stopped accepting");
         return;
       }
-      if (pfds[0].revents != 0) return;  // close(): Stop() cleans up
+      if (pfds[0].revents != 0) {
+        uint64_t count;
+        ssize_t r = read(wakeFd_, &count, sizeof(count));
+        (void)r;
+        if (stopping_.load()) return;  // close(): Stop() cleans up
+        ApplyUnwatchRequests();
+        continue;  // the index layout of pfds may have changed
+      }
       now = NowMs();
+      // Watched peers that exited (a pidfd polls readable when its process exits).
+      size_t watchBase = 2 + pending_.size();
+      std::vector<WatchedPeer> alive;
+      alive.reserve(watched_.size());
+      for (size_t i = 0; i < watched_.size(); i++) {
+        if (pfds[watchBase + i].revents == 0) {
+          alive.push_back(watched_[i]);
+          continue;
+        }
+        CloseQuietly(watched_[i].pidfd);
+        auto* d = new Delivery();
+        d->kind = "exited";
+        d->connection = watched_[i].id;
+        d->exitedPid = watched_[i].pid;
+        Send(d);
+      }
+      watched_.swap(alive);
       // Connections first (their indexes match pending_ before AcceptAll appends).
       std::vector<PendingConnection> still;
       still.reserve(pending_.size());
@@ -516,6 +615,10 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
   uint64_t nextConnectionId_ = 0;
   int64_t acceptPausedUntilMs_ = 0;
   std::vector<PendingConnection> pending_;  // touched by the thread only (and by Stop() after the join)
+  std::vector<WatchedPeer> watched_;        // likewise
+  std::atomic<bool> stopping_{false};
+  std::mutex unwatchMutex_;
+  std::vector<uint64_t> unwatchRequests_;  // from JS, applied by the thread
   DeliveryFn deliver_;
   Napi::Env::CleanupHook<std::function<void()>> cleanup_;
   std::thread thread_;
@@ -545,6 +648,9 @@ void DeliverToJs(Napi::Env env, Napi::Function callback, UnixServer* server, Del
     event.Set("fds", fds);
     event.Set("fdsTruncated", Napi::Boolean::New(env, d->fdsTruncated));
     event.Set("peerClosed", Napi::Boolean::New(env, d->peerClosed));
+    event.Set("watched", Napi::Boolean::New(env, d->watched));
+  } else if (d->kind == "exited") {
+    event.Set("pid", Napi::Number::New(env, d->exitedPid));
   } else {
     event.Set("code", d->code);
     event.Set("message", d->message);

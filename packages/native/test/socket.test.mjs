@@ -36,18 +36,27 @@ const openFds = () =>
 let n = 0;
 const socketPath = () => join(dir, `s${++n}.sock`);
 
-/** Starts a server; `next()` resolves with the next event. */
-function serve(options = {}) {
-  const path = socketPath();
+/** An async queue of events. */
+function channel() {
   const queue = [];
   const waiters = [];
-  const server = new UnixServer(path, options, (event) => {
-    const w = waiters.shift();
-    if (w) w(event);
-    else queue.push(event);
-  });
-  const next = () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r)));
-  return { server, path, next };
+  return {
+    push(event) {
+      const w = waiters.shift();
+      if (w) w(event);
+      else queue.push(event);
+    },
+    next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r))),
+  };
+}
+
+/** Starts a server; `next()` resolves with the next handshake outcome, `nextExit()` with the next peer exit. */
+function serve(options = {}) {
+  const path = socketPath();
+  const outcomes = channel();
+  const exits = channel();
+  const server = new UnixServer(path, options, (event) => (event.kind === 'exited' ? exits : outcomes).push(event));
+  return { server, path, next: outcomes.next, nextExit: exits.next };
 }
 
 // Children write to a file, not a pipe: Node closes child pipes lazily, which
@@ -96,7 +105,7 @@ test('bind errors are Node-shaped with a hint', () => {
 
 test('a handshake arrives with its payload, its fds and the peer credentials', async () => {
   const before = openFds();
-  const { server, path, next } = serve();
+  const { server, path, next, nextExit } = serve();
   const peer = run([path, 'uffd', '1', '[{"hello":"world"}]']);
   const ev = await next();
   assert.equal(ev.kind, 'message');
@@ -107,9 +116,11 @@ test('a handshake arrives with its payload, its fds and the peer credentials', a
   assert.equal(ev.fds.length, 1);
   assert.equal(isUserfaultfd(ev.fds[0]), true);
   assert.equal(ev.fdsTruncated, false);
+  assert.equal(ev.watched, true);
   closeMessage(ev); // closing the connection lets the peer exit
   const { code, out } = await peer.exited;
   assert.equal(code, 0, out);
+  assert.deepEqual(await nextExit(), { kind: 'exited', connection: ev.connection, pid: peer.child.pid });
   server.close();
   assert.equal(openFds(), before);
 });
@@ -209,5 +220,23 @@ test('close() with a connection still in its handshake closes it', async () => {
   server.close();
   await closed;
   assert.equal(existsSync(path), false);
+  assert.equal(openFds(), before);
+});
+
+test('unwatch(connection): no exit event for that peer, and its pidfd is closed', async () => {
+  const before = openFds();
+  const { server, path, next, nextExit } = serve();
+  const first = run([path, 'pipe', '1', 'first']);
+  const a = await next();
+  server.unwatch(a.connection);
+  closeMessage(a);
+  await first.exited;
+  const second = run([path, 'pipe', '1', 'second']);
+  const b = await next();
+  closeMessage(b);
+  await second.exited;
+  // Only the second peer's exit is reported.
+  assert.equal((await nextExit()).connection, b.connection);
+  server.close();
   assert.equal(openFds(), before);
 });
