@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * The `faultline` command.
+ *
+ *   faultline firecracker --socket PATH --mem-file PATH [--workers N] [--readahead N] [--allow-uid N]...
+ *
+ * Serves Firecracker snapshot restores (see src/firecracker/server.ts) until
+ * SIGTERM/SIGINT, then closes cleanly (socket file removed). Bad usage exits 2.
+ */
+import { parseArgs } from 'node:util';
+import { serveFirecracker } from '../firecracker/server.js';
+
+const USAGE = `usage: faultline firecracker --socket PATH --mem-file PATH [--workers N] [--readahead N] [--allow-uid UID]...
+
+  --socket PATH     Unix socket to listen on (created 0600; must not exist)
+  --mem-file PATH   the snapshot's guest memory file
+  --workers N       worker threads serving faults (default 2)
+  --readahead N     pages installed per fault (default 1)
+  --allow-uid UID   serve only peers with this uid (repeatable; default: any)`;
+
+class UsageError extends Error {}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+async function firecracker(args: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        socket: { type: 'string' },
+        'mem-file': { type: 'string' },
+        workers: { type: 'string' },
+        readahead: { type: 'string' },
+        'allow-uid': { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!values.socket) throw new UsageError('--socket is required');
+  if (!values['mem-file']) throw new UsageError('--mem-file is required');
+  const allowUids = (values['allow-uid'] ?? []).map((u) => {
+    if (!/^\d+$/.test(u)) throw new UsageError(`--allow-uid must be a numeric uid, got '${u}'`);
+    return Number(u);
+  });
+  const server = await serveFirecracker({
+    socketPath: values.socket,
+    memFile: values['mem-file'],
+    workers: positiveInt('workers', values.workers, 2),
+    readahead: positiveInt('readahead', values.readahead, 1),
+    ...(allowUids.length > 0 ? { allowUids } : {}),
+    handleSignals: true,
+  });
+  process.stderr.write(
+    `faultline firecracker: listening on ${server.socketPath}, serving ${values['mem-file']} ` +
+      `(pid ${process.pid}; SIGTERM or Ctrl-C to stop)\n`,
+  );
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'firecracker') return await firecracker(rest);
+    if (command === undefined || command === '--help' || command === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exitCode = command === undefined ? 2 : 0;
+      return;
+    }
+    throw new UsageError(`unknown command '${command}'`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`faultline: ${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const e = err as Error & { code?: string };
+    process.stderr.write(`faultline: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv.slice(2));
