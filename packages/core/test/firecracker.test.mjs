@@ -1,0 +1,199 @@
+// Firecracker page-fault handler end to end: fc-client (a C program doing what
+// Firecracker does on snapshot restore) against serveFirecracker and the CLI.
+// The client checks every byte against the memory file, write faults, and
+// zero pages after MADV_DONTNEED (UFFD_EVENT_REMOVE); bad peers must be
+// rejected with a log line while good clients are served concurrently.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveFirecracker } from '../dist/firecracker/server.js';
+import { resolvers } from '../dist/index.js';
+import { tempDir, writePatternFile } from './helpers.mjs';
+
+const MEM_SIZE = 4 << 20;
+const SEED = 77;
+let tmp;
+let client;
+let memFile;
+let n = 0;
+
+before(() => {
+  tmp = tempDir('faultline-fc-');
+  client = join(tmp.dir, 'fc-client');
+  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', client, fileURLToPath(new URL('./fixtures/fc-client.c', import.meta.url))]);
+  memFile = join(tmp.dir, 'mem.bin');
+  writePatternFile(memFile, MEM_SIZE, SEED);
+});
+after(() => tmp.cleanup());
+
+const socketPath = () => join(tmp.dir, `fc${++n}.sock`);
+
+/** Runs fc-client; resolves with its exit code and output (written to a file: no pipes to close lazily). */
+function runClient(sock, mode, regions = 1, threads = 4) {
+  const log = join(tmp.dir, `client-${++n}.log`);
+  const out = openSync(log, 'w');
+  const child = spawn(client, [sock, memFile, mode, String(regions), String(threads)], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve({ mode, code, signal, pid: child.pid, out: readFileSync(log, 'utf8') })),
+  );
+}
+
+const uffdFds = () =>
+  readdirSync('/proc/self/fd').filter((f) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${f}`) === 'anon_inode:[userfaultfd]';
+    } catch {
+      return false;
+    }
+  }).length;
+
+/** Resolves when `pred(value)` holds for an emitted event. */
+const waitFor = (emitter, event, pred = () => true) =>
+  new Promise((resolve) => {
+    const on = (v) => {
+      if (pred(v)) {
+        emitter.off(event, on);
+        resolve(v);
+      }
+    };
+    emitter.on(event, on);
+  });
+
+test('good clients (one and two regions, legacy page_size_kib) are served while every bad peer is rejected', async () => {
+  const lines = [];
+  const sock = socketPath();
+  const server = await serveFirecracker({ socketPath: sock, memFile, workers: 2, readahead: 4, log: (l) => lines.push(l) });
+  const baseUffds = uffdFds();
+  assert.equal(statSync(sock).mode & 0o777, 0o600);
+  const rejected = [];
+  server.on('rejected', (r) => rejected.push(r));
+  const exits = [];
+  server.on('exit', (c) => exits.push(c.pid));
+
+  const bad = ['bad-json', 'bad-shape', 'no-fd', 'pipe-fd', 'out-of-file', 'oversized', 'disconnect'];
+  const results = await Promise.all([
+    runClient(sock, 'good', 1, 4),
+    runClient(sock, 'good', 2, 3),
+    ...bad.map((mode) => runClient(sock, mode)),
+    runClient(sock, 'good-legacy', 2, 2),
+  ]);
+  for (const r of results) assert.equal(r.code, 0, `${r.mode}: ${r.out} (signal ${r.signal})`);
+  const good = results.filter((r) => r.mode.startsWith('good'));
+  for (const r of good) assert.match(r.out, /every byte matched/);
+  for (const r of good) assert.match(r.out, /read back zero/);
+
+  // Each bad peer got its own code and log line.
+  await waitForCount(() => rejected.length, bad.length);
+  const byPid = new Map(rejected.map((r) => [r.pid, r.code]));
+  const codeOf = (mode) => byPid.get(results.find((r) => r.mode === mode).pid);
+  assert.equal(codeOf('bad-json'), 'ERR_FAULTLINE_FC_BAD_JSON');
+  assert.equal(codeOf('bad-shape'), 'ERR_FAULTLINE_FC_BAD_SHAPE');
+  assert.equal(codeOf('no-fd'), 'ERR_FAULTLINE_FC_NO_FD');
+  assert.equal(codeOf('pipe-fd'), 'ERR_FAULTLINE_FC_NOT_UFFD');
+  assert.equal(codeOf('out-of-file'), 'ERR_FAULTLINE_FC_OUT_OF_FILE');
+  assert.equal(codeOf('oversized'), 'ERR_FAULTLINE_FC_TOO_LARGE');
+  assert.equal(codeOf('disconnect'), 'ERR_FAULTLINE_SOCKET_DISCONNECTED');
+  for (const r of rejected) {
+    assert.ok(lines.some((l) => l.startsWith(`client ${r.connection} (pid ${r.pid}`) && l.includes(`rejected: ${r.code}`)), r.code);
+  }
+
+  // The good clients exited: their uffds are closed, none of the bad peers' fds stayed open.
+  await waitForCount(() => exits.length, good.length);
+  assert.deepEqual(exits.sort(), good.map((r) => r.pid).sort());
+  assert.equal(uffdFds(), baseUffds);
+  for (const r of good) assert.ok(lines.some((l) => l.includes(`(pid ${r.pid}) exited:`) && / \d+ faults/.test(l)));
+  assert.ok(lines.some((l) => /\(16 zero-filled\)/.test(l)), lines.join('\n'));
+
+  await server.close();
+  assert.equal(existsSync(sock), false);
+});
+
+async function waitForCount(get, want, ms = 5000) {
+  const t0 = Date.now();
+  while (get() < want) {
+    if (Date.now() - t0 > ms) assert.fail(`waited ${ms} ms for ${want}, have ${get()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('a pluggable resolver serves at offset + (address - base); a silent peer times out; uid filter', async () => {
+  const lines = [];
+  const sock = socketPath();
+  // The memory file holds pattern(SEED) bytes, so the pattern resolver must produce exactly the file.
+  const server = await serveFirecracker({
+    socketPath: sock,
+    resolver: resolvers.pattern({ seed: SEED }),
+    memorySize: MEM_SIZE,
+    handshakeTimeoutMs: 300,
+    log: (l) => lines.push(l),
+  });
+  const timedOut = waitFor(server, 'rejected', (r) => r.code === 'ERR_FAULTLINE_SOCKET_TIMEOUT');
+  const [ok, silent] = await Promise.all([runClient(sock, 'good', 2, 2), runClient(sock, 'silent')]);
+  assert.equal(ok.code, 0, ok.out);
+  assert.equal(silent.code, 0, silent.out);
+  assert.equal((await timedOut).pid, silent.pid);
+  await server.close();
+
+  const strict = await serveFirecracker({ socketPath: socketPath(), memFile, allowUids: [process.getuid() + 4242], log: false });
+  const denied = waitFor(strict, 'rejected');
+  const peer = await runClient(strict.socketPath, 'pipe-fd');
+  assert.equal(peer.code, 0, peer.out);
+  const r = await denied;
+  assert.equal(r.code, 'ERR_FAULTLINE_SOCKET_PEER_REJECTED');
+  assert.match(r.message, /--allow-uid/);
+  await strict.close();
+});
+
+const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+function runCli(args) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out })));
+  return { child, exited, output: () => out };
+}
+
+test('CLI: bad usage exits 2 with the usage text', async () => {
+  for (const args of [
+    ['firecracker', '--socket', '/tmp/x.sock', '--mem-file', memFile, '--bogus'],
+    ['firecracker', '--socket', '/tmp/x.sock'],
+    ['firecracker', '--socket', '/tmp/x.sock', '--mem-file', memFile, '--workers', 'two'],
+    ['launch'],
+  ]) {
+    const { code, out } = await runCli(args).exited;
+    assert.equal(code, 2, `${args.join(' ')}: ${out}`);
+    assert.match(out, /usage: faultline firecracker --socket PATH --mem-file PATH/);
+  }
+});
+
+test('CLI: serves a client, then SIGTERM closes cleanly and removes the socket', async () => {
+  const sock = socketPath();
+  const run = runCli(['firecracker', '--socket', sock, '--mem-file', memFile, '--workers', '2', '--readahead', '8']);
+  const t0 = Date.now();
+  while (!run.output().includes('listening on')) {
+    if (Date.now() - t0 > 10000) assert.fail(`CLI did not start: ${run.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(statSync(sock).mode & 0o777, 0o600);
+  const [good, bad] = await Promise.all([runClient(sock, 'good', 2, 4), runClient(sock, 'bad-json')]);
+  assert.equal(good.code, 0, good.out);
+  assert.equal(bad.code, 0, bad.out);
+  while (!run.output().includes(`(pid ${good.pid}) exited`)) {
+    if (Date.now() - t0 > 15000) assert.fail(`no exit line: ${run.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  run.child.kill('SIGTERM');
+  const { code, signal, out } = await run.exited;
+  assert.equal(signal, null, out);
+  assert.equal(code, 0, out);
+  assert.equal(existsSync(sock), false);
+  assert.match(out, /client \d+ \(pid \d+, uid \d+\): serving 2 region\(s\), 4\.0 MiB/);
+  assert.match(out, /rejected: ERR_FAULTLINE_FC_BAD_JSON/);
+  assert.match(out, /closed /);
+});
