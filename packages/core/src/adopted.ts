@@ -2,6 +2,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { FaultHandler } from './handler.js';
 import type { RegionStats } from './region-stats.js';
+import type { FeatureName } from './features.js';
 
 export type UffdEvent =
   | { uffdId: number; kind: 'fork'; childUffdId: number }
@@ -24,6 +25,8 @@ export class AdoptedUffd extends EventEmitter<AdoptedUffdEvents> {
     readonly fd: number,
     readonly uffdId: number,
     readonly regionIds: readonly number[],
+    /** Features the peer negotiated on this uffd (its events among them). */
+    readonly features: readonly FeatureName[],
   ) {
     super();
   }

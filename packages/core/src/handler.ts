@@ -17,6 +17,7 @@ import { CONTROL_BUSY_BASE, CONTROL_SAMPLE_EVERY, CONTROL_WORDS, type FromWorker
 import { WorkerPool } from './worker-pool.js';
 import { Region } from './region.js';
 import { AdoptedUffd, type UffdEvent } from './adopted.js';
+import { inspectUffd } from './uffd-info.js';
 
 export interface FaultHandlerOptions {
   /** Worker threads, each running one resident serve loop. Default 2. */
@@ -66,7 +67,15 @@ export interface AdoptRegion {
 
 export interface AdoptOptions {
   regions: AdoptRegion[];
+  /**
+   * The events this program is prepared to see (default: all four). If the
+   * peer negotiated an event not listed, adopt() refuses with
+   * ERR_FAULTLINE_FEATURE_UNSUPPORTED instead of surprising you later.
+   */
+  events?: Array<'fork' | 'remap' | 'remove' | 'unmap'>;
 }
+
+const EVENT_FEATURES = ['fork', 'remap', 'remove', 'unmap'] as const;
 
 export interface FaultSample {
   uffdId: number;
@@ -287,6 +296,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     if (!options || !Array.isArray(options.regions) || options.regions.length === 0) {
       throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', 'adopt() needs { regions: [{ address, size, resolver }, ...] }');
     }
+    const understood = new Set<string>(options.events ?? EVENT_FEATURES);
+    for (const e of understood) {
+      if (!(EVENT_FEATURES as readonly string[]).includes(e)) {
+        throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `unknown event '${e}'; events are ${EVENT_FEATURES.join(', ')}`);
+      }
+    }
     const checked = options.regions.map((r, i) => ({
       address: checkAddress(`regions[${i}].address`, r.address, this.pageSize),
       size: checkSize(`regions[${i}].size`, r.size, this.pageSize),
@@ -296,6 +311,16 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       onError: checkOnError(r.onError),
       name: r.name ?? `adopted-${fd}-${i}`,
     }));
+    const info = inspectUffd(fd);
+    const peerFeatures = featureNames(info.features);
+    const unexpected = peerFeatures.filter((f) => (EVENT_FEATURES as readonly string[]).includes(f) && !understood.has(f));
+    if (unexpected.length > 0) {
+      throw new FaultlineError(
+        'ERR_FAULTLINE_FEATURE_UNSUPPORTED',
+        `the peer's uffd delivers events ${unexpected.join(', ')} that this adopt() did not list in options.events; ` +
+          'add them (Faultline applies all four) or have the peer not request them',
+      );
+    }
     const regionIds: number[] = [];
     let uffdId = -1;
     try {
@@ -331,7 +356,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       }
       throw err;
     }
-    const adopted = new AdoptedUffd(this, fd, uffdId, regionIds);
+    const adopted = new AdoptedUffd(this, fd, uffdId, regionIds, peerFeatures);
     this.adopted.set(uffdId, adopted);
     for (const id of regionIds) this.regions.set(id, adopted);
     return adopted;

@@ -33,3 +33,5 @@ export type {
 } from './resolver.js';
 export * as resolvers from './resolvers/index.js';
 export { patternByte, patternWord, fillPattern } from './resolvers/pattern-bytes.js';
+export { listenForUffds } from './uffd-listener.js';
+export type { UffdConnection, UffdListener, UffdListenerOptions } from './uffd-listener.js';

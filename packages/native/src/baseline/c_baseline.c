@@ -22,6 +22,7 @@
  *            past its end.
  */
 #define _GNU_SOURCE
+#include "../pattern_word.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -79,23 +80,9 @@ static void usage_error(const char* what, const char* arg) {
   exit(2);
 }
 
-/* The pattern of @faultline/core's `pattern` resolver (resolvers/pattern-bytes.ts),
-   bit for bit, so the baseline computes the same content per fault as the
-   resolver it is compared with: the 32-bit little-endian word at byte offset
-   4*w is pattern_word(seed, w), a murmur3-style finaliser of (seed, w). */
-static uint32_t fmix32(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
-}
-
-static uint32_t pattern_word(uint32_t seed, uint64_t index) {
-  const uint32_t lo = (uint32_t)index, hi = (uint32_t)(index >> 32);
-  return fmix32((lo * 0x9e3779b1u) ^ fmix32(hi ^ (seed * 0x27d4eb2fu) ^ 0x165667b1u));
-}
+/* The content of @faultline/core's `pattern` resolver (pattern_word.h), so the
+   baseline computes the same content per fault as the resolver it is compared with. */
+#define pattern_word faultline_pattern_word
 
 static void fill_pattern(unsigned char* page, size_t page_size, uint32_t seed, uint64_t offset) {
   for (size_t i = 0; i < page_size / 4; i++) {
