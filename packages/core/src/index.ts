@@ -35,3 +35,12 @@ export * as resolvers from './resolvers/index.js';
 export { patternByte, patternWord, fillPattern } from './resolvers/pattern-bytes.js';
 export { listenForUffds } from './uffd-listener.js';
 export type { UffdConnection, UffdListener, UffdListenerOptions } from './uffd-listener.js';
+export { serveFirecracker, FirecrackerServer } from './firecracker/server.js';
+export type {
+  FirecrackerServerOptions,
+  FirecrackerClient,
+  FirecrackerRejection,
+  FirecrackerServerEvents,
+} from './firecracker/server.js';
+export { parseHandshake, FirecrackerHandshakeError } from './firecracker/handshake.js';
+export type { GuestRegionMapping, FirecrackerErrorCode } from './firecracker/handshake.js';
