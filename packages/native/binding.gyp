@@ -18,7 +18,8 @@
         "src/ring_binding.cc",
         "src/reader.cc",
         "src/toucher.cc",
-        "src/socket.cc"
+        "src/socket.cc",
+        "src/direct_poll.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -236,8 +236,12 @@ export interface ReaderStats {
  * uffd itself (new id announced in the FORK record).
  */
 export declare class Reader {
-  /** `ring`: Int32Array over the ring SAB; `uffdTable`: Int32Array over the uffd table SAB (fd per uffd id, -1 when free). */
-  constructor(ring: Int32Array, uffdTable: Int32Array);
+  /**
+   * `ring`: Int32Array over the ring SAB; `uffdTable`: Int32Array over the uffd table SAB (fd per uffd id, -1 when free).
+   * `options.kickFd`: the direct poll set's kick eventfd; after publishing, the reader kicks it when ring word 50
+   * (pollers) says workers are parked there instead of on the ring's futex.
+   */
+  constructor(ring: Int32Array, uffdTable: Int32Array, options?: { kickFd?: number });
   /**
    * Starts serving `fd` (sets O_NONBLOCK on it if missing: epoll needs it).
    * With `id`: a slot of the uffd table the caller already claimed
@@ -374,3 +378,34 @@ export declare class UnixServer {
 }
 /** True when `fd` is a userfaultfd (its /proc/self/fd link is "anon_inode:[userfaultfd]"). Throws EBADF for a closed fd. */
 export declare function isUserfaultfd(fd: number): boolean;
+
+// ---------------------------------------------------------------- direct_poll.cc
+/**
+ * The direct poll set: an epoll instance holding the handler's own uffds
+ * (EPOLLEXCLUSIVE) and a kick eventfd (semaphore mode). Idle workers park in
+ * it and read faults from the uffd themselves: one wake-up per fault. Only
+ * uffds without event features may be added (events need the reader's barrier).
+ */
+export declare function directPollCreate(): { epollFd: number; kickFd: number };
+/** Adds a uffd under its uffd id. Call before Reader.add for that uffd: the first registration is woken first. */
+export declare function directPollAdd(epollFd: number, uffd: number, uffdId: number): void;
+/** Lets up to `count` parked workers return from directPollPull. */
+export declare function directPollKick(kickFd: number, count: number): void;
+/**
+ * Parks up to `timeoutMs` until a uffd of the set is readable or a kick comes.
+ * Sets busy[busyIndex] = 1 before reading any uffd, then reads up to 16
+ * messages and encodes them as ring records (docs/ring.md) into `records`.
+ * Returns the number of records written (0: kicked, timed out, or the reader
+ * thread read the message first).
+ */
+export declare function directPollPull(
+  epollFd: number,
+  kickFd: number,
+  uffdTable: Int32Array,
+  records: Uint32Array,
+  busy: Int32Array,
+  busyIndex: number,
+  timeoutMs: number,
+): number;
+/** True when poll(2) reports `fd` readable right now. */
+export declare function fdReadable(fd: number): boolean;

@@ -13,7 +13,13 @@ import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, RegionTable } from './region-table.js
 import { StatsBlock, type RegionStats } from './region-stats.js';
 import type { ResolverSpec } from './resolver.js';
 import { checkAddress, checkOnError, checkPositiveInt, checkResolverSpec, checkSize } from './validate.js';
-import { CONTROL_BUSY_BASE, CONTROL_SAMPLE_EVERY, CONTROL_WORDS, type FromWorker } from './worker/protocol.js';
+import {
+  CONTROL_BUSY_BASE,
+  CONTROL_DIRECT_MESSAGES,
+  CONTROL_SAMPLE_EVERY,
+  CONTROL_WORDS,
+  type FromWorker,
+} from './worker/protocol.js';
 import { WorkerPool } from './worker-pool.js';
 import { Region } from './region.js';
 import { AdoptedUffd, type UffdEvent } from './adopted.js';
@@ -30,6 +36,13 @@ export interface FaultHandlerOptions {
   parkMs?: number;
   /** Async resolutions in flight per worker. Default 32. */
   maxInflight?: number;
+  /**
+   * Idle workers park on the uffd itself and read faults directly, so a fault
+   * costs one wake-up instead of two (the reader thread then covers only the
+   * busy case). Default true; ignored (off) when `features` asks for events,
+   * which must pass through the reader. docs/performance.md has the numbers.
+   */
+  directPoll?: boolean;
   /** Open the uffd with UFFD_USER_MODE_ONLY (works unprivileged; kernel accesses to regions then fail). */
   userModeOnly?: boolean;
   /** Extra uffd features for this process's own uffd. */
@@ -102,7 +115,10 @@ export class ResolverFailure extends FaultlineError {
 }
 
 export interface HandlerStats {
+  /** The reader thread's counters: `messages` are the uffd messages it read. */
   reader: native.ReaderStats;
+  /** Messages idle workers read from the own uffd themselves (0 with directPoll off). */
+  direct: { messages: number };
   ring: ReturnType<FaultRing['stats']>;
   regions: Record<string, RegionStats>;
 }
@@ -128,6 +144,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly uffdFds: Int32Array;
   private readonly control: Int32Array;
   private readonly reader: native.Reader;
+  /** Where idle workers park to read the own uffd themselves; null when off. */
+  private readonly direct: { epollFd: number; kickFd: number } | null;
   private readonly pool: WorkerPool;
   private readonly regions = new Map<number, Region | AdoptedUffd>();
   private readonly adopted = new Map<number, AdoptedUffd>();
@@ -175,7 +193,17 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       native.closeFd(fd);
       throw err;
     }
-    const handler = new FaultHandler(fd, granted, ringCapacity, workers, maxRegions, options);
+    if (options.directPoll !== undefined && typeof options.directPoll !== 'boolean') {
+      native.closeFd(fd);
+      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `directPoll must be true or false, got ${typeof options.directPoll}`);
+    }
+    let handler: FaultHandler;
+    try {
+      handler = new FaultHandler(fd, granted, ringCapacity, workers, maxRegions, options);
+    } catch (err) {
+      native.closeFd(fd);
+      throw err;
+    }
     try {
       await handler.startWorkers(options, workers);
     } catch (err) {
@@ -205,9 +233,20 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.uffdFds = new Int32Array(uffdTableSab).fill(-1);
     this.control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
     Atomics.store(this.control, CONTROL_SAMPLE_EVERY, options.faultSampleEvery ?? 0);
-    this.reader = new native.Reader(this.ring.i32, this.uffdFds);
     this.ownUffdId = this.claimUffdId(fd);
-    this.reader.add(fd, this.ownUffdId);
+    const events = FEATURE_BITS.fork | FEATURE_BITS.remap | FEATURE_BITS.remove | FEATURE_BITS.unmap;
+    this.direct = (options.directPoll ?? true) && (granted & events) === 0 ? native.directPollCreate() : null;
+    try {
+      // The direct set registers the uffd before the reader does: the kernel
+      // wakes the first exclusive registration that has a waiter, so a parked
+      // worker gets the fault and the reader only the overflow.
+      if (this.direct) native.directPollAdd(this.direct.epollFd, fd, this.ownUffdId);
+      this.reader = new native.Reader(this.ring.i32, this.uffdFds, this.direct ? { kickFd: this.direct.kickFd } : undefined);
+      this.reader.add(fd, this.ownUffdId);
+    } catch (err) {
+      this.closeDirect();
+      throw err;
+    }
     this.pool = undefined as unknown as WorkerPool;
   }
 
@@ -221,6 +260,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         uffdTableSab: this.uffdFds.buffer as SharedArrayBuffer,
         controlSab: this.control.buffer as SharedArrayBuffer,
         pageSize: this.pageSize,
+        direct: this.direct,
       },
       {
         workers,
@@ -232,6 +272,11 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     );
     (this as unknown as { pool: WorkerPool }).pool = pool;
     pool.onMessage((msg) => this.onWorkerMessage(msg));
+  }
+
+  /** True when idle workers read faults from the own uffd themselves (see FaultHandlerOptions.directPoll). */
+  get directPoll(): boolean {
+    return this.direct !== null;
   }
 
   get closed(): boolean {
@@ -379,7 +424,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     for (const [id, owner] of this.regions) {
       regions[owner instanceof Region ? owner.name : `${id}`] = this.statsBlock.read(id);
     }
-    return { reader: this.reader.stats(), ring: this.ring.stats(), regions };
+    return {
+      reader: this.reader.stats(),
+      direct: { messages: Atomics.load(this.control, CONTROL_DIRECT_MESSAGES) >>> 0 },
+      ring: this.ring.stats(),
+      regions,
+    };
   }
 
   /**
@@ -519,6 +569,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
 
   private isQuiet(): boolean {
     if (!this.ring.isEmpty() || !this.reader.idle()) return false;
+    // A fault the kernel handed to a parked worker is on no epoll ready list
+    // of the reader's: ask the uffd itself. Checked before the busy flags,
+    // which a worker raises before it reads (so a read message is never missed).
+    if (this.direct && native.fdReadable(this.fd)) return false;
     for (let w = 0; w < this.workerCount; w++) {
       if (Atomics.load(this.control, CONTROL_BUSY_BASE + w) !== 0) return false;
     }
@@ -585,6 +639,19 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       native.closeFd(this.fd);
     } catch {
       // already closed
+    }
+    this.closeDirect();
+  }
+
+  /** Closes the direct poll set (after the workers stopped polling it). */
+  private closeDirect(): void {
+    if (!this.direct) return;
+    for (const fd of [this.direct.epollFd, this.direct.kickFd]) {
+      try {
+        native.closeFd(fd);
+      } catch {
+        // already closed
+      }
     }
   }
 

@@ -20,6 +20,8 @@ export interface PoolShared {
   uffdTableSab: SharedArrayBuffer;
   controlSab: SharedArrayBuffer;
   pageSize: number;
+  /** The direct poll set idle loops park in (null: they park on the ring's futex). */
+  direct: { epollFd: number; kickFd: number } | null;
 }
 
 export interface PoolOptions {
@@ -82,6 +84,7 @@ export class WorkerPool {
         uffdTableSab: shared.uffdTableSab,
         controlSab: shared.controlSab,
         pageSize: shared.pageSize,
+        direct: shared.direct,
         spin: options.spin,
         parkMs: options.parkMs,
         maxInflight: options.maxInflight,
@@ -139,6 +142,7 @@ export class WorkerPool {
     Atomics.add(this.control, CONTROL_SEQ, 1);
     Atomics.add(this.shared.ringWords, RING_WAKE_SEQ, 1);
     native.futexWake(this.shared.ringWords, RING_WAKE_SEQ, this.size);
+    if (this.shared.direct) native.directPollKick(this.shared.direct.kickFd, this.size);
   }
 
   /**

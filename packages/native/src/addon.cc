@@ -18,6 +18,7 @@ class FaultlineAddon : public Napi::Addon<FaultlineAddon> {
     InitReader(env, exports);
     InitToucher(env, exports);
     InitSocket(env, exports);
+    InitDirectPoll(env, exports);
   }
 };
 

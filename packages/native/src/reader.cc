@@ -76,6 +76,16 @@ class Reader : public Napi::ObjectWrap<Reader> {
     table_ = table.Data();
     table_size_ = static_cast<uint32_t>(std::min<size_t>(table.ElementLength(), ring::kMaxUffdId + 1));
     if (table_size_ == 0) throw Napi::RangeError::New(env, "uffdTable must have at least one entry");
+    if (info.Length() > 2 && !info[2].IsUndefined()) {
+      if (!info[2].IsObject()) throw Napi::TypeError::New(env, "options must be an object ({ kickFd })");
+      Napi::Value kick = info[2].As<Napi::Object>().Get("kickFd");
+      if (!kick.IsUndefined()) {
+        if (!kick.IsNumber() || kick.As<Napi::Number>().Int32Value() < 0) {
+          throw Napi::TypeError::New(env, "options.kickFd must be a file descriptor (the direct poll set's kick eventfd)");
+        }
+        kick_fd_ = kick.As<Napi::Number>().Int32Value();
+      }
+    }
     keep_ring_ = Napi::Persistent(info[0].As<Napi::Object>());
     keep_table_ = Napi::Persistent(info[1].As<Napi::Object>());
     watched_.assign(table_size_, -1);
@@ -331,7 +341,10 @@ class Reader : public Napi::ObjectWrap<Reader> {
 
   void Watch(uint32_t id, int fd) {
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    // Exclusive: when the handler's direct poll set holds this uffd too (it
+    // registered first), the kernel wakes a parked worker there and not us;
+    // we are woken only when no worker waits (docs/performance.md).
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
     ev.data.u64 = id;
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0) {
       watched_[id] = fd;
@@ -431,6 +444,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     uint32_t n = ring_.TryPushSome(pending_.data() + pending_head_ * ring::kRecordWords, pending_records_);
     if (n > 0) {
       if (ring_.WakeConsumers(n)) counters_.wakeups.fetch_add(1, std::memory_order_relaxed);
+      KickPollers(n);
       pending_head_ += n;
       pending_records_ -= n;
     }
@@ -450,7 +464,20 @@ class Reader : public Napi::ObjectWrap<Reader> {
     return false;
   }
 
+  // Workers parked in the direct poll set do not sleep on the ring's futex:
+  // they are woken through the kick eventfd (semaphore: one count per worker).
+  void KickPollers(uint32_t records) {
+    if (kick_fd_ < 0) return;
+    int32_t pollers = ring_.pollers();
+    if (pollers <= 0) return;
+    uint64_t count = std::min<uint32_t>(static_cast<uint32_t>(pollers), records);
+    ssize_t r = write(kick_fd_, &count, sizeof count);
+    (void)r;  // EAGAIN only when the counter is saturated: already kicked
+    counters_.wakeups.fetch_add(1, std::memory_order_relaxed);
+  }
+
   ring::RingView ring_;
+  int kick_fd_ = -1;  // the direct poll set's kick eventfd (owned by the handler), -1 when none
   uint32_t events_published_ = 0;  // event messages published (reader thread only)
   Napi::ObjectReference keep_ring_;   // the SABs outlive the thread
   Napi::ObjectReference keep_table_;

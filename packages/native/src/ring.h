@@ -34,6 +34,9 @@ inline constexpr int kEnqueue = 16;
 inline constexpr int kDequeue = 32;
 inline constexpr int kWakeSeq = 48;
 inline constexpr int kParked = 49;
+// Consumers parked outside the ring futex (the handler's direct poll set,
+// woken through its kick eventfd): producers that see it non-zero kick.
+inline constexpr int kPollers = 50;
 inline constexpr int kStalls = 56;
 inline constexpr int kWakeups = 57;
 // Event messages consumers have applied (to the region table); the reader
@@ -154,6 +157,7 @@ class RingView {
   bool closed() const { return Load(kClosed) != 0; }
   // Event messages consumers have applied (docs/ring.md §7).
   uint32_t events_applied() const { return static_cast<uint32_t>(Load(kEventsApplied)); }
+  int32_t pollers() const { return Load(kPollers); }
 
   // Slots not held by anyone right now (a snapshot: only grows while this
   // thread is the sole producer, which is how the reader sizes its read(2)).

@@ -14,6 +14,8 @@ export const W_ENQUEUE = 16;
 export const W_DEQUEUE = 32;
 export const W_WAKE_SEQ = 48;
 export const W_PARKED = 49;
+/** Consumers parked in the handler's direct poll set (woken by its kick eventfd, not the futex). */
+export const W_POLLERS = 50;
 export const W_STALLS = 56;
 export const W_WAKEUPS = 57;
 /** Event messages consumers have applied; the reader publishes nothing after an event until this catches up (docs/ring.md §7). */

@@ -16,6 +16,8 @@ import type { ResolverSpec } from '../resolver.js';
 export const CONTROL_SEQ = 0;
 /** Sample one fault in N to the main thread ('fault' events); 0 = off. */
 export const CONTROL_SAMPLE_EVERY = 1;
+/** uffd messages workers read themselves through the direct poll set (the reader counts its own). */
+export const CONTROL_DIRECT_MESSAGES = 2;
 /** Per-worker busy flags start here (1 while the worker holds records). */
 export const CONTROL_BUSY_BASE = 8;
 export const CONTROL_WORDS = CONTROL_BUSY_BASE + 64;
@@ -29,6 +31,12 @@ export interface ServeTask {
   uffdTableSab: SharedArrayBuffer;
   controlSab: SharedArrayBuffer;
   pageSize: number;
+  /**
+   * The handler's direct poll set: when set, an idle loop parks there and
+   * reads faults from the uffd itself (one wake-up per fault); records the
+   * reader publishes meanwhile arrive with a kick.
+   */
+  direct: { epollFd: number; kickFd: number } | null;
   /** Ring checks before parking. */
   spin: number;
   /** Longest single park (ms): bounds how long a lost wake-up could cost. */

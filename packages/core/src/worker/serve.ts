@@ -4,15 +4,19 @@
  * region table, calls the region's resolver and installs the page. It never
  * needs the main thread: the main thread may be the one parked on the fault.
  *
- * Idle policy: spin on the ring briefly, then park in a native futex (a JS
- * Atomics.wait would not be woken by the native reader's FUTEX_WAKE). While
- * async resolutions are in flight it must not park (their promises need this
- * thread's event loop), so it yields to the event loop instead.
+ * Idle policy: spin on the ring briefly, then park. With the handler's direct
+ * poll set, parking means waiting on the uffd itself: the kernel wakes this
+ * worker for a fault, it reads and resolves it (one wake-up per fault, as in a
+ * plain C handler), and the reader thread only covers faults that arrive while
+ * every worker is busy. Without it, the loop parks in a native futex on the
+ * ring (a JS Atomics.wait would not be woken by the native reader's
+ * FUTEX_WAKE). While async resolutions are in flight it must not park (their
+ * promises need this thread's event loop), so it yields to the event loop.
  */
 import native from '@faultline/native';
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { FaultRing } from '../ring/index.js';
-import { W_EVENTS_APPLIED } from '../ring/ring.js';
+import { W_EVENTS_APPLIED, W_POLLERS } from '../ring/ring.js';
 import { RegionTable, LookupResult, ENTRY_ZERO, FLAG_ON_ERROR_ZERO } from '../region-table.js';
 import { StatsBlock, STAT } from '../region-stats.js';
 import { FaultlineError } from '../errors.js';
@@ -21,6 +25,7 @@ import { Installer, type InstallKind } from './installer.js';
 import { ResolverRegistry } from './resolver-registry.js';
 import {
   CONTROL_BUSY_BASE,
+  CONTROL_DIRECT_MESSAGES,
   CONTROL_SAMPLE_EVERY,
   CONTROL_SEQ,
   toWireError,
@@ -41,6 +46,10 @@ const FLAG_MINOR = 4;
 
 /** Records claimed per take(): enough to amortise the CAS, small enough to share work between workers. */
 const BATCH_RECORDS = 16;
+/** Records one direct pull may return: 16 messages of up to 16 records each (docs/ring.md). */
+const DIRECT_RECORDS = 256;
+/** While spinning in direct mode, poll the uffd every 16 ring checks (a syscall costs ~16 checks). */
+const DIRECT_POLL_EVERY_MASK = 15;
 
 interface Scratch {
   view: Uint8Array;
@@ -61,6 +70,7 @@ class ServeLoop {
   private readonly installer: Installer;
   private readonly resolvers = new ResolverRegistry();
   private readonly records = new Uint32Array(BATCH_RECORDS * 4);
+  private readonly directRecords = new Uint32Array(DIRECT_RECORDS * 4);
   private readonly hit = new LookupResult();
   private readonly request: ResolveRequest;
   private readonly freeScratch: Scratch[] = [];
@@ -101,13 +111,24 @@ class ServeLoop {
       Atomics.store(this.control, busyWord, 1);
       const n = this.ring.take(this.records, BATCH_RECORDS);
       if (n > 0) {
-        await this.handleRecords(n);
+        await this.handleRecords(this.records, n);
         Atomics.store(this.control, busyWord, this.inflight.size > 0 ? 1 : 0);
         continue;
       }
       Atomics.store(this.control, busyWord, this.inflight.size > 0 ? 1 : 0);
       if (this.inflight.size > 0) {
         await yieldToEventLoop();
+        continue;
+      }
+      if (this.task.direct) {
+        const got = this.parkDirect(busyWord);
+        if (got > 0) {
+          Atomics.add(this.control, CONTROL_DIRECT_MESSAGES, countMessages(this.directRecords, got));
+          await this.handleRecords(this.directRecords, got);
+          Atomics.store(this.control, busyWord, this.inflight.size > 0 ? 1 : 0);
+        } else if (got < 0 && this.ring.isEmpty()) {
+          break;
+        }
         continue;
       }
       const state = this.ring.waitForWork(spin, parkMs);
@@ -122,8 +143,39 @@ class ServeLoop {
     return { worker: index, faults: this.faults, events: this.events };
   }
 
-  private async handleRecords(n: number): Promise<void> {
-    const r = this.records;
+  /**
+   * Spins on the ring, then parks in the direct poll set. Returns the records
+   * pulled from a uffd into directRecords (> 0), 0 to look around again (ring
+   * records, a control message, a kick, a timeout), or -1 once the ring closed.
+   */
+  private parkDirect(busyWord: number): number {
+    const { spin, parkMs } = this.task;
+    const direct = this.task.direct!;
+    const ring = this.ring;
+    for (let i = 1; i <= spin; i++) {
+      if (!ring.isEmpty()) return 0;
+      if (ring.closed) return -1;
+      if ((i & DIRECT_POLL_EVERY_MASK) === 0) {
+        // Poll the uffd too (timeout 0): a fault caught while spinning costs
+        // no wake-up at all, and wake-ups are what dominate (docs/performance.md).
+        const got = native.directPollPull(direct.epollFd, direct.kickFd, this.uffdFds, this.directRecords, this.control, busyWord, 0);
+        if (got > 0) return got;
+      }
+    }
+    Atomics.add(ring.i32, W_POLLERS, 1);
+    try {
+      // Re-check after announcing ourselves: a reader that published before it
+      // could see us counted did not kick (the same handshake as the futex).
+      if (!ring.isEmpty()) return 0;
+      if (ring.closed) return -1;
+      if (Atomics.load(this.control, CONTROL_SEQ) !== this.controlSeen) return 0;
+      return native.directPollPull(direct.epollFd, direct.kickFd, this.uffdFds, this.directRecords, this.control, busyWord, parkMs);
+    } finally {
+      Atomics.sub(ring.i32, W_POLLERS, 1);
+    }
+  }
+
+  private async handleRecords(r: Uint32Array, n: number): Promise<void> {
     let i = 0;
     while (i < n) {
       const w0 = r[i * 4]!;
@@ -438,6 +490,13 @@ class ServeLoop {
   private post(msg: FromWorker): void {
     this.task.port.postMessage(msg);
   }
+}
+
+/** Message heads among the first `n` records (a message spans 1 + cont records). */
+function countMessages(r: Uint32Array, n: number): number {
+  let messages = 0;
+  for (let i = 0; i < n; i += 1 + ((r[i * 4]! >>> 16) & 0xf)) messages++;
+  return messages;
 }
 
 function addressAt(r: Uint32Array, i: number): number {
