@@ -19,7 +19,8 @@
         "src/reader.cc",
         "src/toucher.cc",
         "src/socket.cc",
-        "src/direct_poll.cc"
+        "src/direct_poll.cc",
+        "src/pattern.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

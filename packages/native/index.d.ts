@@ -409,3 +409,11 @@ export declare function directPollPull(
 ): number;
 /** True when poll(2) reports `fd` readable right now. */
 export declare function fdReadable(fd: number): boolean;
+
+// ---------------------------------------------------------------- pattern.cc
+/**
+ * Writes the `pattern` resolver's content: 32-bit word i of `view` becomes
+ * patternWord(seed, firstWord + i) (pattern_word.h; core's pattern-bytes.ts is
+ * the reference). `view` must cover whole, 4-aligned words.
+ */
+export declare function fillPattern(view: ArrayBufferView, seed: number, firstWord: number): void;

@@ -19,6 +19,7 @@ class FaultlineAddon : public Napi::Addon<FaultlineAddon> {
     InitToucher(env, exports);
     InitSocket(env, exports);
     InitDirectPoll(env, exports);
+    InitPattern(env, exports);
   }
 };
 

@@ -13,6 +13,7 @@ void InitRing(Napi::Env env, Napi::Object exports);     // ring_binding.cc: C++ 
 void InitReader(Napi::Env env, Napi::Object exports);   // reader.cc: the uffd reader thread
 void InitToucher(Napi::Env env, Napi::Object exports);  // toucher.cc: native faulting threads (bench)
 void InitSocket(Napi::Env env, Napi::Object exports);   // socket.cc: Unix sockets with SCM_RIGHTS
+void InitPattern(Napi::Env env, Napi::Object exports);     // pattern.cc: the pattern resolver's content, natively
 void InitDirectPoll(Napi::Env env, Napi::Object exports);  // direct_poll.cc: where idle workers read uffds themselves
 
 }  // namespace faultline
