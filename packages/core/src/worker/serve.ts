@@ -53,6 +53,8 @@ const DIRECT_POLL_EVERY_MASK = 15;
 
 interface Scratch {
   view: Uint8Array;
+  /** The last view handed out (view.subarray(0, n)): reused while n repeats, so a fault allocates nothing. */
+  sized: Uint8Array;
 }
 
 export interface ServeSummary {
@@ -260,7 +262,8 @@ class ServeLoop {
     req.pageSize = ps;
     req.regionId = regionId;
     req.uffdId = uffdId;
-    const out = scratch.view.subarray(0, length);
+    if (scratch.sized.length !== length) scratch.sized = scratch.view.subarray(0, length);
+    const out = scratch.sized;
     this.stats.add(regionId, STAT.resolverCalls);
     let result: ResolveResult | Promise<ResolveResult>;
     try {
@@ -467,7 +470,8 @@ class ServeLoop {
 
   private newScratch(): Scratch {
     // Page-aligned scratch from mmap: the kernel copies from it straight into the faulting range.
-    return { view: new Uint8Array(native.mapAnonymous(this.scratchBytes).buffer) };
+    const view = new Uint8Array(native.mapAnonymous(this.scratchBytes).buffer);
+    return { view, sized: view };
   }
 
   private ensureScratch(bytes: number): void {
