@@ -8,6 +8,9 @@ export interface CliOptions {
   filter: string | null;
   rounds: number | null;
   baselineOnly: boolean;
+  /** Handler tuning for ablations (docs/performance.md); null: the library's defaults. */
+  directPoll: boolean | null;
+  spin: number | null;
   help: boolean;
 }
 
@@ -16,11 +19,14 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage: faultline-bench [--quick] [--json FILE] [--filter NAME] [--rounds N] [--baseline-only]
+                       [--no-direct-poll] [--spin N]
   --quick          a short run (under 30 s): fewer scenarios, smaller regions, 3 rounds
   --json FILE      also write the results as JSON to FILE and a chart to FILE with .svg
   --filter NAME    run only scenarios whose name or group contains NAME
   --rounds N       rounds per scenario (default 5, quick 3)
   --baseline-only  measure the C baseline alone
+  --no-direct-poll workers park on the ring only (every fault through the reader thread)
+  --spin N         ring checks a worker makes before parking (library default 2000)
   --help           this text
 `;
 
@@ -37,6 +43,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         filter: { type: 'string' },
         rounds: { type: 'string' },
         'baseline-only': { type: 'boolean' },
+        'no-direct-poll': { type: 'boolean' },
+        spin: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -51,6 +59,13 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       throw new UsageError(`--rounds must be an integer from 1 to 100, got '${values.rounds}'\n${USAGE}`);
     }
   }
+  let spin: number | null = null;
+  if (values.spin !== undefined) {
+    spin = Number(values.spin);
+    if (!Number.isInteger(spin) || spin < 1 || spin > 1e9) {
+      throw new UsageError(`--spin must be an integer from 1 to 1e9, got '${values.spin}'\n${USAGE}`);
+    }
+  }
   if (values.json !== undefined && values.json === '') throw new UsageError(`--json needs a file name\n${USAGE}`);
   if (values.filter !== undefined && values.filter === '') throw new UsageError(`--filter needs a name\n${USAGE}`);
   return {
@@ -59,6 +74,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     filter: values.filter ?? null,
     rounds,
     baselineOnly: values['baseline-only'] ?? false,
+    directPoll: values['no-direct-poll'] === true ? false : null,
+    spin,
     help: values.help ?? false,
   };
 }

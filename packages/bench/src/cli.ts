@@ -33,7 +33,11 @@ async function bench(options: CliOptions): Promise<void> {
   const size = options.quick ? 8 << 20 : 32 << 20;
   const rounds = options.rounds ?? (options.quick ? 3 : 5);
   const pageSize = native.pageSize();
-  const handlers = options.baselineOnly ? null : new HandlerPool();
+  const tuning = {
+    ...(options.directPoll !== null ? { directPoll: options.directPoll } : {}),
+    ...(options.spin !== null ? { spin: options.spin } : {}),
+  };
+  const handlers = options.baselineOnly ? null : new HandlerPool(tuning);
 
   const dir = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
   const fileBytes = randomBytes(size);
@@ -66,7 +70,7 @@ async function bench(options: CliOptions): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const report: BenchReport = { environment: describeEnvironment(options.quick, rounds, size), scenarios: results };
+  const report: BenchReport = { environment: describeEnvironment(options.quick, rounds, size, tuning), scenarios: results };
   process.stdout.write(formatTable(report));
   if (options.json !== null) {
     writeFileSync(options.json, reportJson(report));

@@ -2,7 +2,13 @@
 import { cpus, release, type as osType } from 'node:os';
 import type { Environment } from './results.js';
 
-export function describeEnvironment(quick: boolean, rounds: number, regionBytes: number, now = new Date()): Environment {
+export function describeEnvironment(
+  quick: boolean,
+  rounds: number,
+  regionBytes: number,
+  handler: Environment['handler'] = {},
+  now = new Date(),
+): Environment {
   const cpuList = cpus();
   return {
     date: now.toISOString(),
@@ -13,6 +19,7 @@ export function describeEnvironment(quick: boolean, rounds: number, regionBytes:
     quick,
     rounds,
     regionBytes,
+    handler,
     rssNote:
       'rssDeltaKb: RSS growth of the handling process over one round, touched region pages included ' +
       '(Faultline: the Node process running the handler; baseline: the C process); median over rounds',

@@ -18,8 +18,16 @@ export async function releaseRegion(region: Region): Promise<void> {
   native.madvise(region.address, region.size, native.constants.MADV_DONTNEED);
 }
 
+export interface HandlerTuning {
+  directPoll?: boolean;
+  spin?: number;
+}
+
 export class HandlerPool {
   readonly #handlers = new Map<number, Promise<FaultHandler>>();
+
+  constructor(private readonly tuning: HandlerTuning = {}) {}
+
   /** RSS the process gained when each handler was created and warmed (workers, ring), KiB. */
   readonly handlerRssKb = new Map<number, number>();
 
@@ -34,7 +42,7 @@ export class HandlerPool {
 
   async #start(workers: number): Promise<FaultHandler> {
     const before = process.memoryUsage.rss();
-    const handler = await FaultHandler.create({ workers });
+    const handler = await FaultHandler.create({ workers, ...this.tuning });
     // Warm the workers' resolver code and the reader before anything is timed.
     const region = await handler.map({ size: 1 << 20, resolver: resolvers.zero(), name: 'bench-warmup' });
     await native.touchPages(region.address, region.size, { threads: 1, latencies: false });

@@ -65,6 +65,8 @@ export interface Environment {
   quick: boolean;
   rounds: number;
   regionBytes: number;
+  /** Handler options the Faultline side ran with (ablations); {} = library defaults. */
+  handler: { directPoll?: boolean; spin?: number };
   /** What rssDeltaKb means, for readers of the JSON. */
   rssNote: string;
 }

@@ -38,9 +38,12 @@ test('--help prints the usage and exits 0', () => {
 });
 
 test('parseCliArgs: defaults and values', () => {
-  assert.deepEqual(parseCliArgs([]), { quick: false, json: null, filter: null, rounds: null, baselineOnly: false, help: false });
-  assert.deepEqual(parseCliArgs(['--quick', '--json', 'r.json', '--filter', 'rand', '--rounds', '7']), {
-    quick: true, json: 'r.json', filter: 'rand', rounds: 7, baselineOnly: false, help: false,
+  assert.deepEqual(parseCliArgs([]), {
+    quick: false, json: null, filter: null, rounds: null, baselineOnly: false, directPoll: null, spin: null, help: false,
   });
+  assert.deepEqual(parseCliArgs(['--quick', '--json', 'r.json', '--filter', 'rand', '--rounds', '7', '--no-direct-poll', '--spin', '50']), {
+    quick: true, json: 'r.json', filter: 'rand', rounds: 7, baselineOnly: false, directPoll: false, spin: 50, help: false,
+  });
+  assert.throws(() => parseCliArgs(['--spin', '0']), /--spin must be an integer/);
   assert.throws(() => parseCliArgs(['--rounds', '1.5']), UsageError);
 });

@@ -20,6 +20,7 @@ export const report = {
     quick: true,
     rounds: 3,
     regionBytes: 8 << 20,
+    handler: {},
     rssNote: 'rssDeltaKb: RSS growth of the handling process over one round',
   },
   scenarios: [

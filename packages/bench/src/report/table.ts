@@ -40,6 +40,7 @@ export function formatTable(report: BenchReport): string {
     `Faultline bench  ${e.date}  ${e.kernel}  node ${e.node}  ${e.cpus} x ${e.cpuModel}`,
     `${e.quick ? 'quick' : 'full'} run: ${e.rounds} rounds per scenario (baseline and Faultline alternately, medians), ` +
       `${e.regionBytes / (1 << 20)} MiB region per round; throughput in pages/s unless the group says msgs/s`,
+    ...(e.handler && Object.keys(e.handler).length > 0 ? [`handler options: ${JSON.stringify(e.handler)} (library defaults otherwise)`] : []),
     '',
   ];
   const body: (string[] | string)[] = [];
