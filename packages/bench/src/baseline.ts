@@ -36,6 +36,8 @@ export interface BaselineResult {
   maxRssKb: number;
   /** RSS growth over the run, region pages included. */
   rssDeltaKb: number;
+  /** User + system CPU of the whole baseline process over the touch (toucher and handler threads). */
+  cpuNs: number;
 }
 
 export function baselineArgs(o: BaselineOptions): string[] {
@@ -69,5 +71,6 @@ export async function runBaseline(o: BaselineOptions): Promise<BaselineResult> {
     checksum: BigInt(String(raw.checksum)),
     maxRssKb: num('maxRssKb'),
     rssDeltaKb: num('rssDeltaKb'),
+    cpuNs: num('cpuNs'),
   };
 }

@@ -16,6 +16,8 @@ export interface RoundSample {
   resolverCalls: number | null;
   /** RSS growth of the handling process over the round, region pages included. */
   rssDeltaKb: number | null;
+  /** User + system CPU of the handling process (all its threads, touchers included) over the round; null where not measured. */
+  cpuNs: number | null;
 }
 
 /** Medians over the rounds of one side of a scenario. */
@@ -27,6 +29,8 @@ export interface SideResult {
   p99Ns: number | null;
   resolverCalls: number | null;
   rssDeltaKb: number | null;
+  /** CPU time per page touched (ns): what the throughput cost the machine. */
+  cpuNsPerPage: number | null;
   /** Throughput of every round, in the order run. */
   rounds: number[];
 }
@@ -90,6 +94,7 @@ export function summarise(samples: readonly RoundSample[]): SideResult {
     p99Ns: medianOrNull(samples.map((s) => s.p99Ns)),
     resolverCalls: medianOrNull(samples.map((s) => s.resolverCalls)),
     rssDeltaKb: medianOrNull(samples.map((s) => s.rssDeltaKb)),
+    cpuNsPerPage: medianOrNull(samples.map((s) => (s.cpuNs === null || s.pages === 0 ? null : s.cpuNs / s.pages))),
     rounds,
   };
 }

@@ -6,6 +6,7 @@ export const side = (throughput, extra = {}) => ({
   p99Ns: 80000,
   resolverCalls: null,
   rssDeltaKb: 8192,
+  cpuNsPerPage: 20000,
   rounds: [throughput * 0.9, throughput, throughput * 1.1],
   ...extra,
 });

@@ -19,7 +19,7 @@ test('table: one aligned row per scenario with both sides, the ratio and the tar
   const seq = rows.find((l) => l.startsWith('seq-1t-pattern'));
   assert.match(seq, /1\.23M\s+2\.47M\s+0\.50x/);
   assert.match(seq, />= 1\.0x baseline: MISSED/);
-  assert.match(seq, /21\.0\s+21\.0\s+80\.0\s+80\.0\s+2048\s+8\.0\s+8\.0/); // p50/p99 in us, calls, rss MiB
+  assert.match(seq, /21\.0\s+21\.0\s+80\.0\s+80\.0\s+2048\s+20\.0\s+20\.0\s+8\.0\s+8\.0/); // p50/p99 in us, calls, rss MiB
   assert.match(rows.find((l) => l.startsWith('ring')), /7\.50M\s+-\s+-/);
   // Right-aligned numeric columns end at the same offset as their header.
   const ratioEnd = header.indexOf('ratio') + 'ratio'.length;
@@ -70,15 +70,16 @@ test('stats: medians, nearest-rank percentiles, ratios', () => {
 
 test('summarise and targets: medians over rounds, verdicts from the ratio or the throughput', () => {
   const s = summarise([
-    { elapsedNs: 1e9, pages: 1000, faults: 100, p50Ns: 10, p99Ns: 50, resolverCalls: 100, rssDeltaKb: 10 },
-    { elapsedNs: 2e9, pages: 1000, faults: 100, p50Ns: 30, p99Ns: 70, resolverCalls: 100, rssDeltaKb: 30 },
-    { elapsedNs: 0.5e9, pages: 1000, faults: 100, p50Ns: 20, p99Ns: 60, resolverCalls: 100, rssDeltaKb: 20 },
+    { elapsedNs: 1e9, pages: 1000, faults: 100, p50Ns: 10, p99Ns: 50, resolverCalls: 100, rssDeltaKb: 10, cpuNs: 30e6 },
+    { elapsedNs: 2e9, pages: 1000, faults: 100, p50Ns: 30, p99Ns: 70, resolverCalls: 100, rssDeltaKb: 30, cpuNs: 10e6 },
+    { elapsedNs: 0.5e9, pages: 1000, faults: 100, p50Ns: 20, p99Ns: 60, resolverCalls: 100, rssDeltaKb: 20, cpuNs: 20e6 },
   ]);
   assert.deepEqual(s.rounds, [1000, 500, 2000]);
   assert.equal(s.throughput, 1000);
   assert.equal(s.faultsPerSec, 100);
   assert.equal(s.p50Ns, 20);
   assert.equal(s.rssDeltaKb, 20);
+  assert.equal(s.cpuNsPerPage, 20e3, 'median CPU per page over the rounds');
   assert.equal(judgeTarget({ text: 't', minRatio: 1 }, s, 0.99).met, false);
   assert.equal(judgeTarget({ text: 't', minRatio: 1 }, s, 1).met, true);
   assert.equal(judgeTarget({ text: 't', minThroughput: 1001 }, s, null).met, false);

@@ -6,9 +6,9 @@ import type { BenchReport, ScenarioResult, SideResult } from '../results.js';
 // fl = Faultline, bl = the C baseline; latencies in microseconds.
 const HEADERS = [
   'scenario', 'faultline/s', 'baseline/s', 'ratio', 'faults/s fl', 'p50 fl', 'p50 bl', 'p99 fl', 'p99 bl',
-  'resolver calls', 'rssMiB fl', 'rssMiB bl', 'target',
+  'resolver calls', 'cpu/pg fl', 'cpu/pg bl', 'rssMiB fl', 'rssMiB bl', 'target',
 ] as const;
-const RIGHT = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+const RIGHT = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 
 function mib(side: SideResult | null): string {
   return side?.rssDeltaKb == null ? '-' : (side.rssDeltaKb / 1024).toFixed(1);
@@ -28,6 +28,8 @@ function row(s: ScenarioResult): string[] {
     micros(f?.p99Ns),
     micros(b?.p99Ns),
     f?.resolverCalls == null ? '-' : String(Math.round(f.resolverCalls)),
+    micros(f?.cpuNsPerPage),
+    micros(b?.cpuNsPerPage),
     mib(f),
     mib(b),
     s.target === null ? '' : `${s.target.text}: ${s.target.met ? 'met' : 'MISSED'}`,
@@ -65,5 +67,6 @@ export function formatTable(report: BenchReport): string {
   lines.push('');
   lines.push('ratio = Faultline / baseline throughput (baseline: the C handler, 1 thread, blocking read, one ioctl per fault).');
   lines.push('fl = Faultline, bl = baseline. p50/p99: per-fault latency in microseconds, measured by the toucher. rssMiB: ' + e.rssNote.replace(/^rssDeltaKb: /, '') + '.');
+  lines.push('cpu/pg: user + system CPU of the handling process (every thread, touchers included) per page touched, in microseconds.');
   return lines.join('\n') + '\n';
 }

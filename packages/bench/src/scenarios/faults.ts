@@ -38,10 +38,12 @@ async function faultlineRound(spec: FaultSpec, ctx: BenchContext): Promise<Round
     name: spec.name,
   });
   try {
+    const cpuBefore = process.cpuUsage();
     const t =
       spec.toucher === 'native'
         ? await native.touchPages(region.address, region.size, { order: spec.order, threads: spec.threads, seed: ctx.seed })
         : touchFromJs(region.buffer, ctx.pageSize, spec.order, ctx.seed);
+    const cpu = process.cpuUsage(cpuBefore); // every thread of this process: touchers, reader, workers
     const rssDeltaKb = Math.round(rssKb() - before);
     checkContent(spec.name, 'Faultline handler', t.checksum, ctx.expectedChecksum(spec.content));
     const stats = region.stats();
@@ -53,6 +55,7 @@ async function faultlineRound(spec: FaultSpec, ctx: BenchContext): Promise<Round
       p99Ns: t.p99Ns,
       resolverCalls: stats.resolverCalls,
       rssDeltaKb,
+      cpuNs: (cpu.user + cpu.system) * 1000,
     };
   } finally {
     await releaseRegion(region);
@@ -78,6 +81,7 @@ async function baselineRound(spec: FaultSpec, ctx: BenchContext): Promise<RoundS
     p99Ns: r.p99Ns,
     resolverCalls: null,
     rssDeltaKb: r.rssDeltaKb,
+    cpuNs: r.cpuNs,
   };
 }
 

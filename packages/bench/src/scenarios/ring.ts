@@ -38,7 +38,7 @@ async function ringRound(ctx: BenchContext, producers: number): Promise<RoundSam
   }
   const elapsedNs = Number(process.hrtime.bigint() - start);
   await produced;
-  return { elapsedNs, pages: total, faults: total, p50Ns: null, p99Ns: null, resolverCalls: null, rssDeltaKb: null };
+  return { elapsedNs, pages: total, faults: total, p50Ns: null, p99Ns: null, resolverCalls: null, rssDeltaKb: null, cpuNs: null };
 }
 
 export function ringScenario(producers: number): Scenario {

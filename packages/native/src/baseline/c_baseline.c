@@ -190,6 +190,12 @@ static void* handler_main(void* arg) {
   }
 }
 
+/* User + system CPU time of a getrusage(RUSAGE_SELF) sample, in ns. */
+static uint64_t cpu_ns(const struct rusage* u) {
+  return ((uint64_t)u->ru_utime.tv_sec + (uint64_t)u->ru_stime.tv_sec) * 1000000000ull +
+         ((uint64_t)u->ru_utime.tv_usec + (uint64_t)u->ru_stime.tv_usec) * 1000ull;
+}
+
 static long rss_kb(void) {
   FILE* f = fopen("/proc/self/statm", "r");
   long size = 0, resident = 0;
@@ -317,8 +323,14 @@ int main(int argc, char** argv) {
   opts.record_latencies = config.latencies;
   struct touch_result result;
   memset(&result, 0, sizeof(result));
+  /* CPU of the whole process (toucher and handler threads) over the touch:
+   * the bench prints it per page next to Faultline's, since a handler can buy
+   * latency with CPU (spinning) and the reader should see the price. */
+  struct rusage cpu_before, cpu_after;
+  getrusage(RUSAGE_SELF, &cpu_before);
   err = touch_run(region, config.size, &opts, &result);
   if (err != 0) die(1, "the toucher failed: %s", strerror(err));
+  getrusage(RUSAGE_SELF, &cpu_after);
 
   /* Every page is now present, so the handler is idle in read(2): stop it. */
   pthread_cancel(handler_thread);
@@ -335,12 +347,13 @@ int main(int argc, char** argv) {
   printf("{\"handler\":\"c-baseline\",\"size\":%zu,\"pageSize\":%zu,\"order\":\"%s\",\"threads\":%d,"
          "\"content\":\"%s\",\"seed\":%llu,\"write\":%s,\"elapsedNs\":%llu,\"pages\":%llu,\"faults\":%llu,"
          "\"eexist\":%llu,\"p50Ns\":%llu,\"p99Ns\":%llu,\"checksum\":\"0x%016llx\",\"maxRssKb\":%ld,"
-         "\"rssDeltaKb\":%ld}\n",
+         "\"rssDeltaKb\":%ld,\"cpuNs\":%llu}\n",
          config.size, page_size, config.random_order ? "random" : "sequential", config.threads, content,
          (unsigned long long)config.seed, config.write ? "true" : "false",
          (unsigned long long)result.elapsed_ns, (unsigned long long)result.pages, (unsigned long long)h.faults,
          (unsigned long long)h.eexist, (unsigned long long)result.p50_ns, (unsigned long long)result.p99_ns,
-         (unsigned long long)result.checksum, usage.ru_maxrss, rss_after - rss_before);
+         (unsigned long long)result.checksum, usage.ru_maxrss, rss_after - rss_before,
+         (unsigned long long)(cpu_ns(&cpu_after) - cpu_ns(&cpu_before)));
   close(h.uffd);
   if (h.file_fd >= 0) close(h.file_fd);
   munmap(region, config.size);
