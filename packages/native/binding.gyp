@@ -40,6 +40,14 @@
       "sources": ["src/baseline/c_baseline.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-pthread"],
       "ldflags": ["-pthread"]
+    },
+    {
+      # What waking a sleeping thread costs on this machine (the bench's header).
+      "target_name": "faultline_wake_probe",
+      "type": "executable",
+      "sources": ["src/baseline/wake_probe.c"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

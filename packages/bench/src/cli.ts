@@ -14,8 +14,9 @@ import { bytesChecksum, patternChecksum } from './pattern.js';
 import { reportJson, svgPathFor } from './report/json.js';
 import { renderSvg } from './report/svg.js';
 import { formatTable } from './report/table.js';
-import type { BenchReport, ScenarioResult } from './results.js';
+import type { BenchReport, Environment, ScenarioResult } from './results.js';
 import { runScenario } from './runner.js';
+import { probeWakeups } from './wake-probe.js';
 import { allScenarios, selectScenarios } from './scenarios/index.js';
 import type { BenchContext } from './scenarios/types.js';
 
@@ -52,7 +53,9 @@ async function bench(options: CliOptions): Promise<void> {
 
   const progress = process.stderr.isTTY === true;
   const results: ScenarioResult[] = [];
+  let wakeProbe: Environment['wakeProbe'] = null;
   try {
+    const before = await probeWakeups();
     for (const [i, scenario] of scenarios.entries()) {
       results.push(
         await runScenario(scenario, ctx, {
@@ -64,13 +67,14 @@ async function bench(options: CliOptions): Promise<void> {
         }),
       );
     }
+    wakeProbe = { before, after: await probeWakeups() };
   } finally {
     if (progress) process.stderr.write('\r\x1b[K');
     await handlers?.closeAll();
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const report: BenchReport = { environment: describeEnvironment(options.quick, rounds, size, tuning), scenarios: results };
+  const report: BenchReport = { environment: describeEnvironment(options.quick, rounds, size, tuning, wakeProbe), scenarios: results };
   process.stdout.write(formatTable(report));
   if (options.json !== null) {
     writeFileSync(options.json, reportJson(report));

@@ -7,6 +7,7 @@ export function describeEnvironment(
   rounds: number,
   regionBytes: number,
   handler: Environment['handler'] = {},
+  wakeProbe: Environment['wakeProbe'] = null,
   now = new Date(),
 ): Environment {
   const cpuList = cpus();
@@ -20,6 +21,7 @@ export function describeEnvironment(
     rounds,
     regionBytes,
     handler,
+    wakeProbe,
     rssNote:
       'rssDeltaKb: RSS growth of the handling process over one round, touched region pages included ' +
       '(Faultline: the Node process running the handler; baseline: the C process); median over rounds',

@@ -1,6 +1,7 @@
 // The shapes the bench produces: one sample per round and side, summarised
 // per scenario, plus the environment. The report writers take only these.
 import { median, perSecond, ratio } from './stats.js';
+import type { WakeProbe } from './wake-probe.js';
 
 /** What one round of one side measured. */
 export interface RoundSample {
@@ -69,6 +70,8 @@ export interface Environment {
   quick: boolean;
   rounds: number;
   regionBytes: number;
+  /** Thread wake-up cost on this machine, probed before and after the scenarios (null if not probed). */
+  wakeProbe: { before: WakeProbe; after: WakeProbe } | null;
   /** Handler options the Faultline side ran with (ablations); {} = library defaults. */
   handler: { directPoll?: boolean; spin?: number };
   /** What rssDeltaKb means, for readers of the JSON. */

@@ -22,6 +22,7 @@ export const report = {
     rounds: 3,
     regionBytes: 8 << 20,
     handler: {},
+    wakeProbe: { before: { sleepRoundTripNs: 60000, spinRoundTripNs: 1000 }, after: { sleepRoundTripNs: 50000, spinRoundTripNs: 900 } },
     rssNote: 'rssDeltaKb: RSS growth of the handling process over one round',
   },
   scenarios: [

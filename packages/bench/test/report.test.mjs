@@ -26,6 +26,7 @@ test('table: one aligned row per scenario with both sides, the ratio and the tar
   for (const r of rows) assert.equal(r.slice(0, ratioEnd).trimEnd().length, ratioEnd, r);
   assert.ok(lines.includes('-- ring alone (msgs/s)'));
   assert.match(text, /Linux 6\.18\.0 {2}node v20\.20\.2 {2}2 x Test CPU/);
+  assert.match(text, /machine: waking a sleeping thread costs 30\.0 us \(25\.0 us after the run\); a round trip to a spinning peer 1\.00 us/);
 });
 
 test('svg: well-formed, two bars per scenario with a baseline, names escaped', () => {

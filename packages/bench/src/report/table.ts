@@ -42,6 +42,13 @@ export function formatTable(report: BenchReport): string {
     `Faultline bench  ${e.date}  ${e.kernel}  node ${e.node}  ${e.cpus} x ${e.cpuModel}`,
     `${e.quick ? 'quick' : 'full'} run: ${e.rounds} rounds per scenario (baseline and Faultline alternately, medians), ` +
       `${e.regionBytes / (1 << 20)} MiB region per round; throughput in pages/s unless the group says msgs/s`,
+    ...(e.wakeProbe
+      ? [
+          `machine: waking a sleeping thread costs ${micros(e.wakeProbe.before.sleepRoundTripNs / 2)} us ` +
+            `(${micros(e.wakeProbe.after.sleepRoundTripNs / 2)} us after the run); ` +
+            `a round trip to a spinning peer ${micros(e.wakeProbe.before.spinRoundTripNs)} us`,
+        ]
+      : []),
     ...(e.handler && Object.keys(e.handler).length > 0 ? [`handler options: ${JSON.stringify(e.handler)} (library defaults otherwise)`] : []),
     '',
   ];
