@@ -74,6 +74,11 @@ export interface AdoptRegion {
   /** Resolver offset of `address` (e.g. the region's offset in a memory file). Default 0. */
   offset?: number;
   readahead?: number;
+  /**
+   * As for map(). Default 'sigbus' when the peer's uffd has UFFD_FEATURE_POISON,
+   * else 'zero' (SIGBUS cannot be delivered without it; asking for 'sigbus'
+   * then is refused with ERR_FAULTLINE_FEATURE_UNSUPPORTED).
+   */
   onError?: 'sigbus' | 'zero';
   name?: string;
 }
@@ -365,6 +370,23 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         `the peer's uffd delivers events ${unexpected.join(', ')} that this adopt() did not list in options.events; ` +
           'add them (Faultline applies all four) or have the peer not request them',
       );
+    }
+    // SIGBUS in another process needs UFFDIO_POISON, which the peer's uffd
+    // offers only if the peer negotiated it. Without it, a region that asked
+    // for 'sigbus' is refused; one that left the policy unset gets zero pages
+    // (reported through 'error' with action 'zeroed') instead of a thread that
+    // would re-fault forever.
+    if (!peerFeatures.includes('poison')) {
+      options.regions.forEach((r, i) => {
+        if (r.onError === 'sigbus') {
+          throw new FaultlineError(
+            'ERR_FAULTLINE_FEATURE_UNSUPPORTED',
+            `regions[${i}].onError 'sigbus' needs the peer's uffd to have UFFD_FEATURE_POISON (it has: ${peerFeatures.join(', ') || 'none'}); ` +
+              "have the peer request it in UFFDIO_API, or use onError: 'zero'",
+          );
+        }
+        checked[i]!.onError = 'zero';
+      });
     }
     const regionIds: number[] = [];
     let uffdId = -1;

@@ -142,3 +142,36 @@ test('adopt() refuses bad input with coded errors', async () => {
     { code: 'ERR_FAULTLINE_INVALID_ARGUMENT', message: /page-aligned/ },
   );
 });
+
+test('an adopted uffd without UFFD_FEATURE_POISON: failures give zero pages (reported), explicit sigbus is refused', async () => {
+  const native = (await import('@faultline/native')).default;
+  const PAGE = native.pageSize();
+  const fd = native.uffdCreate();
+  native.uffdApi(fd, 0); // the peer negotiated nothing: no POISON
+  const map = native.mapAnonymous(4 * PAGE);
+  native.uffdRegister(fd, map.address, map.length, native.constants.UFFDIO_REGISTER_MODE_MISSING);
+  const failing = resolvers.custom(new URL('./fixtures/failing-resolver.mjs', import.meta.url), { seed: SEED, failPages: [1] });
+  await assert.rejects(handler.adopt(fd, { regions: [{ address: map.address, size: map.length, resolver: failing, onError: 'sigbus' }] }), {
+    code: 'ERR_FAULTLINE_FEATURE_UNSUPPORTED',
+    message: /UFFD_FEATURE_POISON.*onError: 'zero'/,
+  });
+  const errors = [];
+  const onError = (e) => errors.push(e);
+  handler.on('error', onError);
+  const adopted = await handler.adopt(fd, { regions: [{ address: map.address, size: map.length, resolver: failing }] });
+  try {
+    const words = new Uint32Array(map.buffer);
+    const w = PAGE / 4;
+    assert.equal(words[5], patternWord(SEED, 5), 'page 0 served from the resolver');
+    assert.equal(words[w + 5], 0, 'page 1 (the resolver throws) reads zero instead of re-faulting forever');
+    assert.ok(new Uint8Array(map.buffer, PAGE, PAGE).every((b) => b === 0));
+    assert.equal(words[2 * w + 9], patternWord(SEED, 2 * w + 9), 'later pages still served');
+    await handler.idle();
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].action, 'zeroed');
+    assert.match(errors[0].message, /given a zero page.*refusing page 1/);
+  } finally {
+    handler.off('error', onError);
+    await adopted.close();
+  }
+});

@@ -35,8 +35,8 @@ export class Installer {
   ) {}
 
   /**
-   * Installs [address, address+length) of uffd `fd` for region `regionId`.
-   * For 'copy', `source` holds the bytes (offset 0).
+   * Installs [address, address+length) of uffd `fd` for region `regionId`
+   * (-1: no region, nothing counted). For 'copy', `source` holds the bytes (offset 0).
    */
   install(
     fd: number,
@@ -67,33 +67,37 @@ export class Installer {
         // Full or partial: the kernel installs in order, so >= one page means
         // the faulting page is in (and woken). A partial tail is left for later faults.
         const pages = Math.floor(res / ps);
-        if (kind === 'poison') this.stats.add(regionId, STAT.poisoned, pages);
-        else this.stats.add(regionId, STAT.pagesInstalled, pages);
-        if (kind === 'zero') this.stats.add(regionId, STAT.zeroFills, pages);
+        if (kind === 'poison') this.count(regionId, STAT.poisoned, pages);
+        else this.count(regionId, STAT.pagesInstalled, pages);
+        if (kind === 'zero') this.count(regionId, STAT.zeroFills, pages);
         return OK;
       }
       if (res === -EEXIST) {
-        this.stats.add(regionId, STAT.eexist);
+        this.count(regionId, STAT.eexist);
         native.uffdWake(fd, address, ps);
         return OK;
       }
       if (res === -EAGAIN) {
         if (attempt < EAGAIN_RETRIES) continue;
-        this.stats.add(regionId, STAT.retries);
+        this.count(regionId, STAT.retries);
         native.uffdWake(fd, address, ps);
         return OK;
       }
       if (res === -ENOENT || res === -ESRCH) {
-        this.stats.add(regionId, STAT.dropped);
+        this.count(regionId, STAT.dropped);
         return OK;
       }
       return { ok: false, errno: res };
     }
   }
 
+  private count(regionId: number, stat: number, n = 1): void {
+    if (regionId >= 0) this.stats.add(regionId, stat, n);
+  }
+
   /** Re-delivery: wake the faulting thread without installing anything. */
   retry(fd: number, regionId: number, address: number): void {
-    this.stats.add(regionId, STAT.retries);
+    this.count(regionId, STAT.retries);
     native.uffdWake(fd, address, this.pageSize);
   }
 }

@@ -210,20 +210,10 @@ class ServeLoop {
     if (!this.table.lookup(uffdId, page, hit)) {
       // Registered memory we were not told about: nobody can produce it. Fail loudly
       // (SIGBUS) rather than hand out zeros the owner never asked for.
-      this.post({
-        type: 'resolver-error',
-        worker: this.task.index,
-        regionId: -1,
-        address: page,
-        offset: -1,
-        action: 'poisoned',
-        error: {
-          code: 'ERR_FAULTLINE_UNKNOWN_ADDRESS',
-          message: `fault at 0x${page.toString(16)} (uffd ${uffdId}) is in no served region`,
-        },
+      this.report(-1, page, -1, this.settleFailed(fd, -1, page, false), {
+        code: 'ERR_FAULTLINE_UNKNOWN_ADDRESS',
+        message: `fault at 0x${page.toString(16)} (uffd ${uffdId}) is in no served region`,
       });
-      const out = this.installer.install(fd, 0, 'poison', page, ps, null);
-      if (!out.ok) native.uffdWake(fd, page, ps);
       return undefined;
     }
     const regionId = hit.regionId;
@@ -365,22 +355,31 @@ class ServeLoop {
         'ERR_FAULTLINE_INSTALL_FAILED',
         `${kind} of ${length} bytes at 0x${page.toString(16)} failed with errno ${-outcome.errno}`,
       );
-      if (kind === 'poison' || kind === 'zero') {
-        // Even the fallback could not be installed: at least do not leave the thread parked.
-        native.uffdWake(fd, page, this.task.pageSize);
-        this.report(regionId, page, offset, 'none', err);
-      } else {
-        this.fail(fd, regionId, page, offset, flags, err);
-      }
+      // A poison the resolver asked for falls back to a zero page (the uffd may
+      // lack UFFD_FEATURE_POISON); a failed zero page can only be woken.
+      this.fail(fd, regionId, page, offset, kind === 'poison' || kind === 'zero' ? flags | FLAG_ON_ERROR_ZERO : flags, err);
     }
   }
 
-  /** Resolver failure: apply the region's policy so the faulting thread is never left parked. */
+  /** Resolver or install failure: apply the region's policy so the faulting thread is never left parked. */
   private fail(fd: number, regionId: number, page: number, offset: number, flags: number, err: unknown): void {
     this.stats.add(regionId, STAT.errors);
-    const zero = (flags & FLAG_ON_ERROR_ZERO) !== 0;
-    this.report(regionId, page, offset, zero ? 'zeroed' : 'poisoned', err);
-    this.finish(fd, regionId, zero ? 'zero' : 'poison', page, this.task.pageSize, null, flags | FLAG_ON_ERROR_ZERO, offset);
+    const action = this.settleFailed(fd, regionId, page, (flags & FLAG_ON_ERROR_ZERO) !== 0);
+    this.report(regionId, page, offset, action, err);
+  }
+
+  /**
+   * Answers a fault that cannot be served: SIGBUS through POISON unless the
+   * policy is zero-fill; a zero page when POISON is refused (an adopted uffd
+   * without the feature); as a last resort a bare WAKE (the thread re-faults
+   * and the failure is reported again). Returns what the thread got.
+   */
+  private settleFailed(fd: number, regionId: number, page: number, zeroPolicy: boolean): 'poisoned' | 'zeroed' | 'none' {
+    const ps = this.task.pageSize;
+    if (!zeroPolicy && this.installer.install(fd, regionId, 'poison', page, ps, null).ok) return 'poisoned';
+    if (this.installer.install(fd, regionId, 'zero', page, ps, null).ok) return 'zeroed';
+    native.uffdWake(fd, page, ps);
+    return 'none';
   }
 
   private report(regionId: number, address: number, offset: number, action: 'poisoned' | 'zeroed' | 'none', err: unknown): void {
