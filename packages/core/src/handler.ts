@@ -4,7 +4,7 @@
  * down; faults are resolved entirely by the reader and the workers.
  */
 import { EventEmitter } from 'eventemitter3';
-import { release } from 'node:os';
+import { availableParallelism, release } from 'node:os';
 import native from '@faultline/native';
 import { FaultlineError } from './errors.js';
 import { FEATURE_BITS, featureMask, featureNames, isFeatureName, type FeatureName } from './features.js';
@@ -30,7 +30,7 @@ export interface FaultHandlerOptions {
   workers?: number;
   /** Ring capacity in 16-byte records (power of two). Default 4096. */
   ringCapacity?: number;
-  /** Ring checks a worker makes before parking. Default 2000. */
+  /** Ring checks (and, with directPoll, uffd polls every 16th) a worker makes before parking. Default 2000, or 1 when this process may use only one CPU. */
   spin?: number;
   /** Longest single park of a worker, ms. Default 100. */
   parkMs?: number;
@@ -136,6 +136,16 @@ export interface FaultHandlerEvents {
 }
 
 const UFFD_TABLE_SIZE = 4096;
+
+/**
+ * Ring checks before a worker parks. Spinning keeps a CPU awake so the next
+ * fault costs no wake-up, but only pays while another CPU runs the faulting
+ * thread: with one CPU the spinner steals the very time the faulting thread
+ * needs (measured 4x slower, docs/performance.md), so there it parks at once.
+ */
+function defaultSpin(): number {
+  return availableParallelism() >= 2 ? 2000 : 1;
+}
 
 export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   readonly pageSize: number;
@@ -269,7 +279,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       },
       {
         workers,
-        spin: checkPositiveInt('spin', options.spin ?? 2000, 1e9),
+        spin: checkPositiveInt('spin', options.spin ?? defaultSpin(), 1e9),
         parkMs: checkPositiveInt('parkMs', options.parkMs ?? 100, 60_000),
         maxInflight: checkPositiveInt('maxInflight', options.maxInflight ?? 32, 4096),
         startTimeoutMs: 15_000,
