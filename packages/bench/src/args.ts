@@ -26,7 +26,7 @@ export const USAGE = `usage: faultline-bench [--quick] [--json FILE] [--filter N
   --rounds N       rounds per scenario (default 5, quick 3)
   --baseline-only  measure the C baseline alone
   --no-direct-poll workers park on the ring only (every fault through the reader thread)
-  --spin N         ring checks a worker makes before parking (library default 2000)
+  --spin N         ring checks a worker makes before parking (library default 200; 1 on one CPU)
   --help           this text
 `;
 

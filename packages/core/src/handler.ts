@@ -30,7 +30,7 @@ export interface FaultHandlerOptions {
   workers?: number;
   /** Ring capacity in 16-byte records (power of two). Default 4096. */
   ringCapacity?: number;
-  /** Ring checks (and, with directPoll, uffd polls every 16th) a worker makes before parking. Default 2000, or 1 when this process may use only one CPU. */
+  /** Ring checks (and, with directPoll, uffd polls every 16th) a worker makes before parking. Default 200, or 1 when this process may use only one CPU. */
   spin?: number;
   /** Longest single park of a worker, ms. Default 100. */
   parkMs?: number;
@@ -144,7 +144,7 @@ const UFFD_TABLE_SIZE = 4096;
  * needs (measured 4x slower, docs/performance.md), so there it parks at once.
  */
 function defaultSpin(): number {
-  return availableParallelism() >= 2 ? 2000 : 1;
+  return availableParallelism() >= 2 ? 200 : 1;
 }
 
 export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
