@@ -34,6 +34,7 @@
 #include <cmath>
 
 #include "args.h"
+#include "epoll_eventfd.h"
 #include "errors.h"
 #include "init.h"
 #include "ring.h"
@@ -57,26 +58,10 @@ int32_t* ArgInt32Words(const Napi::CallbackInfo& info, size_t index, const char*
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (epfd < 0) throw ErrnoError(env, "epoll_create1", errno);
-  int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
-  if (kick < 0) {
-    int err = errno;
-    close(epfd);
-    throw ErrnoError(env, "eventfd", err);
-  }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kKickTag;
-  if (epoll_ctl(epfd, EPOLL_CTL_ADD, kick, &ev) != 0) {
-    int err = errno;
-    close(kick);
-    close(epfd);
-    throw ErrnoError(env, "epoll_ctl(EPOLL_CTL_ADD)", err);
-  }
+  EpollWithEventfd set = OpenEpollWithEventfd(env, EFD_SEMAPHORE, kKickTag);
   Napi::Object out = Napi::Object::New(env);
-  out.Set("epollFd", Napi::Number::New(env, epfd));
-  out.Set("kickFd", Napi::Number::New(env, kick));
+  out.Set("epollFd", Napi::Number::New(env, set.epoll_fd));
+  out.Set("kickFd", Napi::Number::New(env, set.event_fd));
   return out;
 }
 

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "epoll_eventfd.h"
 #include "errors.h"
 #include "init.h"
 #include "ring.h"
@@ -90,23 +91,9 @@ class Reader : public Napi::ObjectWrap<Reader> {
     keep_table_ = Napi::Persistent(info[1].As<Napi::Object>());
     watched_.assign(table_size_, -1);
 
-    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0) throw ErrnoError(env, "epoll_create1", errno);
-    control_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (control_fd_ < 0) {
-      int err = errno;
-      close(epoll_fd_);
-      throw ErrnoError(env, "eventfd", err);
-    }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kControlTag;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, control_fd_, &ev) != 0) {
-      int err = errno;
-      close(control_fd_);
-      close(epoll_fd_);
-      throw ErrnoError(env, "epoll_ctl(EPOLL_CTL_ADD)", err);
-    }
+    EpollWithEventfd fds = OpenEpollWithEventfd(env, 0, kControlTag);
+    epoll_fd_ = fds.epoll_fd;
+    control_fd_ = fds.event_fd;
     // A worker or process exit must never leave the thread running over
     // buffers that are about to be freed.
     napi_add_env_cleanup_hook(env, &Reader::CleanupHook, this);
