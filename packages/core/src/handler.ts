@@ -179,6 +179,9 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     }
     const maxRegions = checkPositiveInt('maxRegions', options.maxRegions ?? 256, 65536);
     const userModeOnly = options.userModeOnly ?? false;
+    if (options.directPoll !== undefined && typeof options.directPoll !== 'boolean') {
+      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `directPoll must be true or false, got ${typeof options.directPoll}`);
+    }
     const wanted = options.features ?? [];
     for (const f of wanted) {
       if (!isFeatureName(f)) {
@@ -207,10 +210,6 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     } catch (err) {
       native.closeFd(fd);
       throw err;
-    }
-    if (options.directPoll !== undefined && typeof options.directPoll !== 'boolean') {
-      native.closeFd(fd);
-      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `directPoll must be true or false, got ${typeof options.directPoll}`);
     }
     let handler: FaultHandler;
     try {
@@ -249,7 +248,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
     Atomics.store(this.control, CONTROL_SAMPLE_EVERY, options.faultSampleEvery ?? 0);
     this.ownUffdId = this.claimUffdId(fd);
-    const events = FEATURE_BITS.fork | FEATURE_BITS.remap | FEATURE_BITS.remove | FEATURE_BITS.unmap;
+    const events = featureMask(EVENT_FEATURES);
     this.direct = (options.directPoll ?? true) && (granted & events) === 0 ? native.directPollCreate() : null;
     try {
       // The direct set registers the uffd before the reader does: the kernel

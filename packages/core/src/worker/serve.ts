@@ -152,7 +152,6 @@ class ServeLoop {
    */
   private parkDirect(busyWord: number): number {
     const { spin, parkMs } = this.task;
-    const direct = this.task.direct!;
     const ring = this.ring;
     for (let i = 1; i <= spin; i++) {
       if (!ring.isEmpty()) return 0;
@@ -160,7 +159,7 @@ class ServeLoop {
       if ((i & DIRECT_POLL_EVERY_MASK) === 0) {
         // Poll the uffd too (timeout 0): a fault caught while spinning costs
         // no wake-up at all, and wake-ups are what dominate (docs/performance.md).
-        const got = native.directPollPull(direct.epollFd, direct.kickFd, this.uffdFds, this.directRecords, this.control, busyWord, 0);
+        const got = this.pullDirect(busyWord, 0);
         if (got > 0) return got;
       }
     }
@@ -171,10 +170,16 @@ class ServeLoop {
       if (!ring.isEmpty()) return 0;
       if (ring.closed) return -1;
       if (Atomics.load(this.control, CONTROL_SEQ) !== this.controlSeen) return 0;
-      return native.directPollPull(direct.epollFd, direct.kickFd, this.uffdFds, this.directRecords, this.control, busyWord, parkMs);
+      return this.pullDirect(busyWord, parkMs);
     } finally {
       Atomics.sub(ring.i32, W_POLLERS, 1);
     }
+  }
+
+  /** One wait in the direct poll set (0: just look): records read into directRecords, or 0. */
+  private pullDirect(busyWord: number, timeoutMs: number): number {
+    const { epollFd, kickFd } = this.task.direct!;
+    return native.directPollPull(epollFd, kickFd, this.uffdFds, this.directRecords, this.control, busyWord, timeoutMs);
   }
 
   private async handleRecords(r: Uint32Array, n: number): Promise<void> {
