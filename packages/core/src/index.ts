@@ -6,23 +6,25 @@
  *   new Uint8Array(region.buffer)[123456789];   // faulted in by a worker from the file
  *   await handler.close();
  */
-export { FaultHandler, ResolverFailure } from './handler.js';
+export { FaultHandler } from './handler/handler.js';
+export type { FaultHandlerOptions, MapOptions, AdoptOptions, AdoptRegion } from './handler/config.js';
+export { Region } from './handler/region.js';
+export { AdoptedUffd } from './handler/adopted.js';
+export type { AdoptedUffdEvents } from './handler/adopted.js';
+export { ResolverFailure, UFFD_EVENT_KINDS } from './events.js';
 export type {
-  FaultHandlerOptions,
-  MapOptions,
-  AdoptOptions,
-  AdoptRegion,
+  FailureAction,
+  FaultHandlerEvents,
   FaultSample,
   HandlerStats,
-  FaultHandlerEvents,
-} from './handler.js';
-export { Region } from './region.js';
-export { AdoptedUffd } from './adopted.js';
-export type { UffdEvent } from './adopted.js';
-export { FaultlineError, FaultlineSystemError } from './errors.js';
+  OnErrorPolicy,
+  UffdEvent,
+  UffdEventKind,
+} from './events.js';
+export { FaultlineError, FAULTLINE_ERROR_CODES } from './errors.js';
 export type { FaultlineErrorCode } from './errors.js';
 export type { FeatureName } from './features.js';
-export type { RegionStats } from './region-stats.js';
+export type { RegionStats } from './shared/region-stats.js';
 export type {
   PageResolver,
   ResolveRequest,

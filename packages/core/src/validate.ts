@@ -1,5 +1,6 @@
 /** Validation of user input to map()/adopt()/create(), in one place, with errors that say the fix. */
 import { FaultlineError, invalidArgument } from './errors.js';
+import type { OnErrorPolicy } from './events.js';
 import type { ResolverSpec } from './resolver.js';
 
 export function checkPositiveInt(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
@@ -57,8 +58,20 @@ export function checkResolverSpec(name: string, spec: unknown): ResolverSpec {
   return { module: s.module, options: s.options };
 }
 
-export function checkOnError(value: unknown): 'sigbus' | 'zero' {
+export function checkOnError(value: unknown): OnErrorPolicy {
   if (value === undefined) return 'sigbus';
   if (value === 'sigbus' || value === 'zero') return value;
   throw invalidArgument(`onError must be 'sigbus' or 'zero', got ${String(value)}`);
+}
+
+export function checkNonNegativeInt(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw invalidArgument(`${name} must be an integer from 0 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidArgument(`${name} must be true or false, got ${typeof value}`);
+  return value;
 }

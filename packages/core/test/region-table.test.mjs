@@ -1,7 +1,7 @@
 // The shared region table: lookups, and the edits non-cooperative events make.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RegionTable, LookupResult, ENTRY_REGION, ENTRY_ZERO } from '../dist/region-table.js';
+import { RegionTable, LookupResult, ENTRY_REGION, ENTRY_ZERO } from '../dist/shared/region-table.js';
 
 const P = 4096;
 const region = (uffdId, start, pages, regionId, offset = 0) => ({

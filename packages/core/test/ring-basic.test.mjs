@@ -53,7 +53,7 @@ test('take never splits a message: it stops before one that does not fit', () =>
   assert.equal(ring.take(out, 3), 1, 'fault fits, remap (3) would exceed 3');
   assert.throws(() => ring.take(out, 2), RangeError, 'a 3-record message cannot fit in 2');
   assert.equal(ring.take(out, 3), 3);
-  assert.deepEqual(decodeMessage(out, 0), { kind: 'remap', uffdId: 0, from: 0x10000, to: 0x20000, len: 0x3000 });
+  assert.deepEqual(decodeMessage(out, 0), { kind: 'remap', uffdId: 0, from: 0x10000, to: 0x20000, length: 0x3000 });
 });
 
 test('positions wrap many laps (and across 2^31) with messages straddling the end', () => {
@@ -76,7 +76,7 @@ test('positions wrap many laps (and across 2^31) with messages straddling the en
         const got = ring.take(out, 16);
         assert.equal(got, 6);
         for (let i = 0; i < got; i += messageRecords(out, i)) {
-          assert.deepEqual(decodeMessage(out, i), { kind: 'remap', uffdId: 5, from: expect, to: expect + 1, len: expect + 2 });
+          assert.deepEqual(decodeMessage(out, i), { kind: 'remap', uffdId: 5, from: expect, to: expect + 1, length: expect + 2 });
           expect++;
         }
       }

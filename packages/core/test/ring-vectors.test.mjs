@@ -34,7 +34,7 @@ function encodeEvent(ev) {
     case 'fork':
       return encodeFork(ev.uffdId, ev.childUffdId);
     case 'remap':
-      return encodeRemap(ev.uffdId, ev.from, ev.to, ev.len);
+      return encodeRemap(ev.uffdId, ev.from, ev.to, ev.length);
     case 'remove':
       return encodeRemove(ev.uffdId, ev.start, ev.end);
     case 'unmap':

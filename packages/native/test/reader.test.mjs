@@ -205,7 +205,7 @@ test('events: REMOVE, REMAP (+UNMAP of the old range), FORK (child uffd in the t
     const fork = events[3];
     assert.deepEqual(events, [
       { kind: 'remove', uffdId: id, start: map.address + PAGE, end: map.address + 3 * PAGE },
-      { kind: 'remap', uffdId: id, from: map.address, to: moved, len: map.length },
+      { kind: 'remap', uffdId: id, from: map.address, to: moved, length: map.length },
       { kind: 'unmap', uffdId: id, start: map.address, end: map.address + map.length },
       { kind: 'fork', uffdId: id, childUffdId: fork.childUffdId },
       { kind: 'unmap', uffdId: id, start: moved, end: moved + 4 * PAGE },

@@ -20,17 +20,10 @@
  * This module only parses and validates (pure, no fds are closed here): the
  * server owns the fds and closes them when a check throws.
  */
-import { FaultlineError } from '../errors.js';
+import { FaultlineError, type FAULTLINE_ERROR_CODES } from '../errors.js';
 
-export type FirecrackerErrorCode =
-  | 'ERR_FAULTLINE_FC_BAD_JSON'
-  | 'ERR_FAULTLINE_FC_BAD_SHAPE'
-  | 'ERR_FAULTLINE_FC_PAGE_SIZE'
-  | 'ERR_FAULTLINE_FC_OUT_OF_FILE'
-  | 'ERR_FAULTLINE_FC_TOO_LARGE'
-  | 'ERR_FAULTLINE_FC_NO_FD'
-  | 'ERR_FAULTLINE_FC_NOT_UFFD'
-  | 'ERR_FAULTLINE_FC_EXTRA_FDS';
+/** The codes a refused handshake carries (every ERR_FAULTLINE_FC_* code but the catch-all). */
+export type FirecrackerErrorCode = Extract<(typeof FAULTLINE_ERROR_CODES)[number], `ERR_FAULTLINE_FC_${string}`>;
 
 /** A handshake the server refuses; `code` says which rule it broke. */
 export class FirecrackerHandshakeError extends FaultlineError {

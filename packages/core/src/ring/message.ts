@@ -1,27 +1,22 @@
-// The ring's record format (docs/ring.md §2): 16-byte records of 4 uint32
+// The ring's record codec (docs/ring.md §2): 16-byte records of 4 uint32
 // words, a head record per event plus CONT records for events that carry more
-// than one 64-bit value. Addresses travel as plain Numbers (< 2^53): nothing
-// here allocates a BigInt.
-
-/** Event kinds: the kernel's UFFD_EVENT_* codes, plus CONT for continuations. */
-export const KIND_FAULT = 0x12;
-export const KIND_FORK = 0x13;
-export const KIND_REMAP = 0x14;
-export const KIND_REMOVE = 0x15;
-export const KIND_UNMAP = 0x16;
-export const KIND_CONT = 0x7f;
-
-/** FAULT flags: the kernel's UFFD_PAGEFAULT_FLAG_*. */
-export const FLAG_WRITE = 1;
-export const FLAG_WP = 2;
-export const FLAG_MINOR = 4;
-
-/** Words per record. */
-export const RECORD_WORDS = 4;
-/** Largest message: a head plus 15 continuations (4-bit cont field). */
-export const MAX_MESSAGE_RECORDS = 16;
-/** uffd ids are 12 bits. */
-export const MAX_UFFD_ID = 4095;
+// than one 64-bit value. This is the only decoder: the serve loop reads records
+// through the accessors below, and docs/ring-vectors.json checks them. Addresses
+// travel as plain Numbers (< 2^53): nothing here allocates a BigInt.
+import type { RingMessage } from '../events.js';
+import {
+  FLAG_MINOR,
+  FLAG_WP,
+  FLAG_WRITE,
+  KIND_CONT,
+  KIND_FAULT,
+  KIND_FORK,
+  KIND_REMAP,
+  KIND_REMOVE,
+  KIND_UNMAP,
+  MAX_UFFD_ID,
+  RECORD_WORDS,
+} from './layout.js';
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -35,74 +30,67 @@ export interface RecordHead {
   tid: number;
 }
 
-export interface FaultEvent {
-  kind: 'fault';
-  uffdId: number;
-  address: number;
-  write: boolean;
-  wp: boolean;
-  minor: boolean;
-  tid: number;
-}
-export interface ForkEvent {
-  kind: 'fork';
-  uffdId: number;
-  /** The uffd id the reader gave the child's uffd (its fd is in the uffd table). */
-  childUffdId: number;
-}
-export interface RemapEvent {
-  kind: 'remap';
-  uffdId: number;
-  from: number;
-  to: number;
-  len: number;
-}
-export interface RemoveEvent {
-  kind: 'remove';
-  uffdId: number;
-  start: number;
-  end: number;
-}
-export interface UnmapEvent {
-  kind: 'unmap';
-  uffdId: number;
-  start: number;
-  end: number;
-}
-export type RingEvent = FaultEvent | ForkEvent | RemapEvent | RemoveEvent | UnmapEvent;
-
 type Words = ArrayLike<number>;
+
+// ---- the type word w0: kind | flags << 8 | cont << 16 | uffd id << 20
+
+/** Kind of a record from its type word. */
+export function wordKind(w0: number): number {
+  return w0 & 0xff;
+}
+
+/** Flags of a record from its type word (FAULT: FLAG_*; FORK: FORK_FLAG_*). */
+export function wordFlags(w0: number): number {
+  return (w0 >>> 8) & 0xff;
+}
+
+/** Cont field of a type word: on a head, the CONT records that follow; on a CONT, its index. */
+export function wordCont(w0: number): number {
+  return (w0 >>> 16) & 0xf;
+}
+
+/** uffd id of a record from its type word. */
+export function wordUffdId(w0: number): number {
+  return w0 >>> 20;
+}
 
 /** Decodes the type word (w0, w1) of the record at record index `i` of `words`. */
 export function decodeHead(words: Words, i: number): RecordHead {
   const w0 = words[i * RECORD_WORDS]! >>> 0;
   return {
-    kind: w0 & 0xff,
-    flags: (w0 >>> 8) & 0xff,
-    cont: (w0 >>> 16) & 0xf,
-    uffdId: w0 >>> 20,
-    tid: words[i * RECORD_WORDS + 1]! >>> 0,
+    kind: wordKind(w0),
+    flags: wordFlags(w0),
+    cont: wordCont(w0),
+    uffdId: wordUffdId(w0),
+    tid: tidOf(words, i),
   };
 }
 
-/** Kind of the record at index `i` (the fast path: no object). */
+// ---- accessors by record index (the fault path: no object is made)
+
+/** Kind of the record at index `i`. */
 export function kindOf(words: Words, i: number): number {
-  return words[i * RECORD_WORDS]! & 0xff;
+  return wordKind(words[i * RECORD_WORDS]!);
 }
 
 /** Records in the message whose head is at index `i` (1 + its cont count). */
 export function messageRecords(words: Words, i: number): number {
-  return 1 + ((words[i * RECORD_WORDS]! >>> 16) & 0xf);
+  return 1 + wordCont(words[i * RECORD_WORDS]!);
 }
 
 /** uffd id of the record at index `i`. */
 export function uffdIdOf(words: Words, i: number): number {
-  return words[i * RECORD_WORDS]! >>> 20;
+  return wordUffdId(words[i * RECORD_WORDS]! >>> 0);
 }
 
-/** FAULT flags of the record at index `i`. */
+/** Flags of the record at index `i`. */
 export function flagsOf(words: Words, i: number): number {
-  return (words[i * RECORD_WORDS]! >>> 8) & 0xff;
+  return wordFlags(words[i * RECORD_WORDS]!);
+}
+
+/** Thread id (w1) of the record at index `i`: the faulting thread with THREAD_ID, else 0. */
+export function tidOf(words: Words, i: number): number {
+  return words[i * RECORD_WORDS + 1]! >>> 0;
 }
 
 /** The 64-bit arg of the record at index `i` as a Number (addresses are < 2^53). */
@@ -158,12 +146,12 @@ export function encodeFork(uffdId: number, childUffdId: number): Uint32Array {
   return encode(KIND_FORK, uffdId, 0, 0, [childUffdId]);
 }
 
-/** REMAP [from, from+len) → to: head + 2 CONT records. */
-export function encodeRemap(uffdId: number, from: number, to: number, len: number): Uint32Array {
+/** REMAP [from, from+length) → to: head + 2 CONT records. */
+export function encodeRemap(uffdId: number, from: number, to: number, length: number): Uint32Array {
   checkArg('from', from);
   checkArg('to', to);
-  checkArg('len', len);
-  return encode(KIND_REMAP, uffdId, 0, 0, [from, to, len]);
+  checkArg('length', length);
+  return encode(KIND_REMAP, uffdId, 0, 0, [from, to, length]);
 }
 
 /** REMOVE [start, end) (madvise DONTNEED/REMOVE): head + 1 CONT record. */
@@ -185,17 +173,17 @@ export function encodeUnmap(uffdId: number, start: number, end: number): Uint32A
  * object. Use messageRecords(words, i) to step to the next message. Throws on a
  * CONT where a head is expected or an unknown kind (a corrupt ring).
  */
-export function decodeMessage(words: Words, i: number): RingEvent {
+export function decodeMessage(words: Words, i: number): RingMessage {
   const w0 = words[i * RECORD_WORDS]! >>> 0;
-  const kind = w0 & 0xff;
-  const uffdId = w0 >>> 20;
-  const cont = (w0 >>> 16) & 0xf;
+  const kind = wordKind(w0);
+  const uffdId = wordUffdId(w0);
+  const cont = wordCont(w0);
   const need = (n: number): void => {
     if (cont < n) throw new RangeError(`ring message kind 0x${kind.toString(16)} needs ${n} continuation record(s), has ${cont}`);
   };
   switch (kind) {
     case KIND_FAULT: {
-      const flags = (w0 >>> 8) & 0xff;
+      const flags = wordFlags(w0);
       return {
         kind: 'fault',
         uffdId,
@@ -203,14 +191,14 @@ export function decodeMessage(words: Words, i: number): RingEvent {
         write: (flags & FLAG_WRITE) !== 0,
         wp: (flags & FLAG_WP) !== 0,
         minor: (flags & FLAG_MINOR) !== 0,
-        tid: words[i * RECORD_WORDS + 1]! >>> 0,
+        tid: tidOf(words, i),
       };
     }
     case KIND_FORK:
       return { kind: 'fork', uffdId, childUffdId: addressOf(words, i) };
     case KIND_REMAP:
       need(2);
-      return { kind: 'remap', uffdId, from: addressOf(words, i), to: addressOf(words, i + 1), len: addressOf(words, i + 2) };
+      return { kind: 'remap', uffdId, from: addressOf(words, i), to: addressOf(words, i + 1), length: addressOf(words, i + 2) };
     case KIND_REMOVE:
       need(1);
       return { kind: 'remove', uffdId, start: addressOf(words, i), end: addressOf(words, i + 1) };

@@ -3,32 +3,31 @@
 // TypeScript half; packages/native/src/ring.h is the C++ half over the same bytes.
 import native from '@faultline/native';
 
-import { KIND_CONT, MAX_MESSAGE_RECORDS, RECORD_WORDS } from './message.js';
-
-// Header word indices (docs/ring.md §1).
-export const W_MAGIC = 0;
-export const W_VERSION = 1;
-export const W_CAPACITY = 2;
-export const W_CLOSED = 3;
-export const W_ENQUEUE = 16;
-export const W_DEQUEUE = 32;
-export const W_WAKE_SEQ = 48;
-export const W_PARKED = 49;
-/** Consumers parked in the handler's direct poll set (woken by its kick eventfd, not the futex). */
-export const W_POLLERS = 50;
-export const W_STALLS = 56;
-export const W_WAKEUPS = 57;
-/** Event messages consumers have applied; the reader publishes nothing after an event until this catches up (docs/ring.md §7). */
-export const W_EVENTS_APPLIED = 58;
-
-export const RING_MAGIC = 0x47524c46;
-export const RING_VERSION = 1;
-export const HEADER_BYTES = 256;
-export const MIN_CAPACITY = 2;
-export const MAX_CAPACITY = 1 << 24;
-
-/** Word index of seq[0]. */
-const SEQ_BASE = HEADER_BYTES / 4;
+import {
+  HEADER_BYTES,
+  KIND_CONT,
+  MAX_CAPACITY,
+  MAX_MESSAGE_RECORDS,
+  MIN_CAPACITY,
+  RECORD_WORDS,
+  RING_MAGIC,
+  RING_VERSION,
+  SEQ_BASE,
+  W_CAPACITY,
+  W_CLOSED,
+  W_DEQUEUE,
+  W_ENQUEUE,
+  W_EVENTS_APPLIED,
+  W_MAGIC,
+  W_PARKED,
+  W_POLLERS,
+  W_STALLS,
+  W_VERSION,
+  W_WAKEUPS,
+  W_WAKE_SEQ,
+  recordsOffset,
+} from './layout.js';
+import { wordCont, wordKind } from './message.js';
 
 export interface RingStats {
   /** Blocking pushes that found the ring full and had to wait. */
@@ -53,11 +52,6 @@ function checkCapacity(capacity: number): void {
   if (!Number.isInteger(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
     throw new RangeError(`ring capacity must be a power of two in ${MIN_CAPACITY}..${MAX_CAPACITY}, got ${capacity}`);
   }
-}
-
-/** Byte offset of the record array: after the header and seq[], 16-aligned. */
-function recordsOffset(capacity: number): number {
-  return (HEADER_BYTES + 4 * capacity + 15) & ~15;
 }
 
 export class FaultRing {
@@ -186,7 +180,7 @@ export class FaultRing {
           break;
         }
         const w0 = i32[this.recBase + (p & mask) * RECORD_WORDS]!;
-        const n = 1 + ((w0 >>> 16) & 0xf);
+        const n = 1 + wordCont(w0);
         if (total + n > max) {
           if (total === 0) {
             throw new RangeError(`take: the next message has ${n} records but maxRecords/out allow ${max}; give take room for ${MAX_MESSAGE_RECORDS} records`);
@@ -200,7 +194,7 @@ export class FaultRing {
             break scan;
           }
           const c = i32[this.recBase + (q & mask) * RECORD_WORDS]!;
-          if ((c & 0xff) !== KIND_CONT || ((c >>> 16) & 0xf) !== i) {
+          if (wordKind(c) !== KIND_CONT || wordCont(c) !== i) {
             if (Atomics.load(i32, W_DEQUEUE) !== pos) {
               stale = true;
               break scan;
@@ -281,6 +275,35 @@ export class FaultRing {
     Atomics.add(i32, W_WAKEUPS, 1);
   }
 
+  /**
+   * Wakes every consumer parked on the futex so it looks around (a control
+   * message arrived, or the handler is stopping). Spurious for consumers that
+   * find nothing: they park again.
+   */
+  wakeAll(): void {
+    const i32 = this.i32;
+    Atomics.add(i32, W_WAKE_SEQ, 1);
+    native.futexWake(i32, W_WAKE_SEQ, 0x7fffffff);
+  }
+
+  /**
+   * A consumer is about to park outside the futex (the handler's direct poll
+   * set, docs/ring.md §9). Announce first, then re-check the ring: a producer
+   * that published before it could see the announcement did not kick.
+   */
+  enterPollers(): void {
+    Atomics.add(this.i32, W_POLLERS, 1);
+  }
+
+  leavePollers(): void {
+    Atomics.sub(this.i32, W_POLLERS, 1);
+  }
+
+  /** A consumer applied an event message: releases the reader's event barrier (§8). */
+  markEventApplied(): void {
+    Atomics.add(this.i32, W_EVENTS_APPLIED, 1);
+  }
+
   stats(): RingStats {
     const i32 = this.i32;
     return {
@@ -307,11 +330,11 @@ function checkWholeMessages(words: Uint32Array | number[], records: number): voi
   let i = 0;
   while (i < records) {
     const w0 = words[i * RECORD_WORDS]! >>> 0;
-    if ((w0 & 0xff) === KIND_CONT) throw new RangeError(`tryPush: record ${i} is a CONT record where a message head is expected`);
-    const n = 1 + ((w0 >>> 16) & 0xf);
+    if (wordKind(w0) === KIND_CONT) throw new RangeError(`tryPush: record ${i} is a CONT record where a message head is expected`);
+    const n = 1 + wordCont(w0);
     for (let k = 1; k < n && i + k < records; k++) {
       const c = words[(i + k) * RECORD_WORDS]! >>> 0;
-      if ((c & 0xff) !== KIND_CONT || ((c >>> 16) & 0xf) !== k) {
+      if (wordKind(c) !== KIND_CONT || wordCont(c) !== k) {
         throw new RangeError(`tryPush: record ${i + k} should be continuation ${k} of the message at record ${i}`);
       }
     }

@@ -1,6 +1,6 @@
 /**
- * Installs resolved pages with one ioctl and turns the kernel's answer into
- * what happens next. The kernel's traps, handled here:
+ * Every ioctl the fault path makes, and what the kernel's answer means for
+ * the faulting thread. The kernel's traps, handled here:
  * - EEXIST does not wake the waiter: another thread installed the page first
  *   (two threads faulted on it, or readahead covered it), so we WAKE it.
  * - EAGAIN: the target's memory map is changing (an event such as REMOVE is
@@ -10,7 +10,7 @@
  * - ENOENT / ESRCH: the range or the process is gone: drop.
  */
 import native from '@faultline/native';
-import { STAT, type StatsBlock } from '../region-stats.js';
+import { STAT, type StatsBlock } from '../shared/region-stats.js';
 
 const { EEXIST, EAGAIN, ENOENT, ESRCH } = native.constants;
 
@@ -19,33 +19,30 @@ const EAGAIN_RETRIES = 64;
 
 export type InstallKind = 'copy' | 'zero' | 'poison' | 'continue';
 
-export interface InstallOutcome {
-  /** The faulting page is resolved (installed now, or already there and woken, or dropped). */
-  ok: boolean;
-  /** Negative errno when not ok. */
-  errno: number;
+/** Installs for one worker; `regionId` -1 means "no region": nothing is counted. */
+export interface FaultInstaller {
+  /**
+   * Installs [address, address + length) of uffd `fd` (for 'copy', from
+   * `source` at offset 0). Returns 0 when the faulting page is resolved
+   * (installed now, already there and woken, or its range is gone), else the
+   * negative errno of the failure: the caller applies its failure policy.
+   */
+  install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null): number;
+  /** Re-delivery: wakes the faulting thread without installing; it faults again. */
+  retry(fd: number, regionId: number, address: number): void;
+  /** Lifts write protection from the page (a write-protect fault); wakes the thread. */
+  unprotect(fd: number, regionId: number, address: number): void;
+  /** Wakes the page's waiters when nothing else could be done (a last resort, never an answer). */
+  wake(fd: number, address: number): void;
 }
 
-const OK: InstallOutcome = { ok: true, errno: 0 };
-
-export class Installer {
+export class Installer implements FaultInstaller {
   constructor(
     private readonly stats: StatsBlock,
     private readonly pageSize: number,
   ) {}
 
-  /**
-   * Installs [address, address+length) of uffd `fd` for region `regionId`
-   * (-1: no region, nothing counted). For 'copy', `source` holds the bytes (offset 0).
-   */
-  install(
-    fd: number,
-    regionId: number,
-    kind: InstallKind,
-    address: number,
-    length: number,
-    source: ArrayBufferView | null,
-  ): InstallOutcome {
+  install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null): number {
     const ps = this.pageSize;
     for (let attempt = 0; ; attempt++) {
       let res: number;
@@ -70,34 +67,42 @@ export class Installer {
         if (kind === 'poison') this.count(regionId, STAT.poisoned, pages);
         else this.count(regionId, STAT.pagesInstalled, pages);
         if (kind === 'zero') this.count(regionId, STAT.zeroFills, pages);
-        return OK;
+        return 0;
       }
       if (res === -EEXIST) {
         this.count(regionId, STAT.eexist);
         native.uffdWake(fd, address, ps);
-        return OK;
+        return 0;
       }
       if (res === -EAGAIN) {
         if (attempt < EAGAIN_RETRIES) continue;
         this.count(regionId, STAT.retries);
         native.uffdWake(fd, address, ps);
-        return OK;
+        return 0;
       }
       if (res === -ENOENT || res === -ESRCH) {
         this.count(regionId, STAT.dropped);
-        return OK;
+        return 0;
       }
-      return { ok: false, errno: res };
+      return res;
     }
+  }
+
+  retry(fd: number, regionId: number, address: number): void {
+    this.count(regionId, STAT.retries);
+    native.uffdWake(fd, address, this.pageSize);
+  }
+
+  unprotect(fd: number, _regionId: number, address: number): void {
+    // Mode 0 clears the protection and wakes the thread.
+    native.uffdWriteprotect(fd, address, this.pageSize, 0);
+  }
+
+  wake(fd: number, address: number): void {
+    native.uffdWake(fd, address, this.pageSize);
   }
 
   private count(regionId: number, stat: number, n = 1): void {
     if (regionId >= 0) this.stats.add(regionId, stat, n);
-  }
-
-  /** Re-delivery: wake the faulting thread without installing anything. */
-  retry(fd: number, regionId: number, address: number): void {
-    this.count(regionId, STAT.retries);
-    native.uffdWake(fd, address, this.pageSize);
   }
 }

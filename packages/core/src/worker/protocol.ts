@@ -1,27 +1,27 @@
 /**
- * Messages between the FaultHandler (main thread) and its resident serve loops.
+ * What the FaultHandler (main thread) and its resident serve loops say to
+ * each other, and what a serve loop is started with.
  *
  * Nothing here is on the fault path: main -> worker messages set up regions
  * before they are registered; worker -> main messages report what happened
  * (errors, events, samples) after the fault is already resolved.
  *
- * A serve loop parked in a futex cannot run its event loop, so main bumps
- * CONTROL_SEQ and wakes the ring's futex after posting; the loop then pulls its
- * messages synchronously with receiveMessageOnPort.
+ * A serve loop parked in a syscall cannot run its event loop, so main bumps
+ * the control block's seq and wakes the loops after posting; a loop then
+ * pulls its messages synchronously with receiveMessageOnPort.
  */
 import type { MessagePort } from 'node:worker_threads';
+import { codeOf, type FaultlineErrorCode } from '../errors.js';
+import type { FailureAction, UffdEvent } from '../events.js';
 import type { ResolverSpec } from '../resolver.js';
 
-/** Int32 words of the control SAB. */
-export const CONTROL_SEQ = 0;
-/** Sample one fault in N to the main thread ('fault' events); 0 = off. */
-export const CONTROL_SAMPLE_EVERY = 1;
-/** uffd messages workers read themselves through the direct poll set (the reader counts its own). */
-export const CONTROL_DIRECT_MESSAGES = 2;
-/** Per-worker busy flags start here (1 while the worker holds records). */
-export const CONTROL_BUSY_BASE = 8;
-export const CONTROL_WORDS = CONTROL_BUSY_BASE + 64;
+/** The direct poll set's fds (docs/ring.md §9). */
+export interface DirectPollFds {
+  epollFd: number;
+  kickFd: number;
+}
 
+/** The one Piscina task each worker runs until the handler closes. */
 export interface ServeTask {
   index: number;
   port: MessagePort;
@@ -36,7 +36,7 @@ export interface ServeTask {
    * reads faults from the uffd itself (one wake-up per fault); records the
    * reader publishes meanwhile arrive with a kick.
    */
-  direct: { epollFd: number; kickFd: number } | null;
+  direct: DirectPollFds | null;
   /** Ring checks before parking. */
   spin: number;
   /** Longest single park (ms): bounds how long a lost wake-up could cost. */
@@ -56,9 +56,10 @@ export type ToWorker =
     }
   | { type: 'drop-resolver'; regionId: number };
 
+/** An error as it crosses the port (class and prototype do not survive structured cloning). */
 export interface WireError {
   message: string;
-  code: string;
+  code: FaultlineErrorCode;
   stack?: string;
 }
 
@@ -72,25 +73,17 @@ export type FromWorker =
       regionId: number;
       address: number;
       offset: number;
-      action: 'poisoned' | 'zeroed' | 'none';
+      action: FailureAction;
       error: WireError;
     }
-  | {
-      type: 'uffd-event';
-      worker: number;
-      uffdId: number;
-      event:
-        | { kind: 'fork'; childUffdId: number }
-        | { kind: 'remap'; from: number; to: number; length: number }
-        | { kind: 'remove'; start: number; end: number }
-        | { kind: 'unmap'; start: number; end: number };
-    }
+  | { type: 'uffd-event'; worker: number; event: UffdEvent }
+  /** A uffd problem no fault reports (a forked child's uffd that could not be served). */
+  | { type: 'uffd-error'; worker: number; uffdId: number; error: WireError }
   | { type: 'fault-sample'; worker: number; uffdId: number; regionId: number; address: number; write: boolean; tid: number };
 
-export function toWireError(err: unknown, fallbackCode: string): WireError {
+export function toWireError(err: unknown, fallbackCode: FaultlineErrorCode): WireError {
   if (err instanceof Error) {
-    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as unknown as { code: string }).code : fallbackCode;
-    return { message: err.message, code, ...(err.stack ? { stack: err.stack } : {}) };
+    return { message: err.message, code: codeOf(err, fallbackCode), ...(err.stack ? { stack: err.stack } : {}) };
   }
   return { message: String(err), code: fallbackCode };
 }

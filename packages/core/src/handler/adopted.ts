@@ -1,14 +1,9 @@
 /** A uffd of another process served by this handler (see FaultHandler.adopt). */
 import { EventEmitter } from 'eventemitter3';
-import type { FaultHandler } from './handler.js';
-import type { RegionStats } from './region-stats.js';
-import type { FeatureName } from './features.js';
-
-export type UffdEvent =
-  | { uffdId: number; kind: 'fork'; childUffdId: number }
-  | { uffdId: number; kind: 'remap'; from: number; to: number; length: number }
-  | { uffdId: number; kind: 'remove'; start: number; end: number }
-  | { uffdId: number; kind: 'unmap'; start: number; end: number };
+import type { UffdEvent } from '../events.js';
+import type { FeatureName } from '../features.js';
+import type { RegionStats } from '../shared/region-stats.js';
+import type { RegionHost } from './owner.js';
 
 export interface AdoptedUffdEvents {
   event: [UffdEvent];
@@ -19,9 +14,8 @@ export class AdoptedUffd extends EventEmitter<AdoptedUffdEvents> {
   readonly children: number[] = [];
   private closed = false;
 
-  /** @internal created by FaultHandler.adopt() */
   constructor(
-    private readonly handler: FaultHandler,
+    private readonly host: RegionHost,
     readonly fd: number,
     readonly uffdId: number,
     readonly regionIds: readonly number[],
@@ -33,13 +27,13 @@ export class AdoptedUffd extends EventEmitter<AdoptedUffdEvents> {
 
   /** Counters per adopted region, in the order they were given. */
   stats(): RegionStats[] {
-    return this.regionIds.map((id) => this.handler.regionStats(id));
+    return this.regionIds.map((id) => this.host.regionStats(id));
   }
 
   /** Answers what is pending, stops serving and closes the uffd (and any fork child's). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.handler.releaseAdopted(this);
+    await this.host.releaseAdopted(this.uffdId);
   }
 }

@@ -11,7 +11,7 @@
  * readers (every fault) scan and retry if the version moved. Addresses are
  * stored in a Float64Array: user addresses are below 2^53, so they are exact.
  */
-import { FaultlineError } from './errors.js';
+import { FaultlineError } from '../errors.js';
 
 const HEADER_BYTES = 64;
 const LOCK = 0;

@@ -7,21 +7,22 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import native from '@faultline/native';
-import { FaultlineError } from './errors.js';
-import { CONTROL_SEQ, type FromWorker, type ServeTask, type ToWorker } from './worker/protocol.js';
-import type { ServeSummary } from './worker/serve.js';
+import { FaultlineError } from '../errors.js';
+import type { FaultRing } from '../ring/ring.js';
+import type { ControlBlock } from '../shared/control-block.js';
+import type { DirectPollFds, FromWorker, ServeTask, ToWorker } from '../worker/protocol.js';
+import type { ServeSummary } from '../worker/serve-loop.js';
 
+/** What every serve loop is started with (the shared structures and the direct poll set). */
 export interface PoolShared {
-  ringSab: SharedArrayBuffer;
-  /** Int32 view of the ring (its futex word is what parked loops sleep on). */
-  ringWords: Int32Array;
+  ring: FaultRing;
+  control: ControlBlock;
   tableSab: SharedArrayBuffer;
   statsSab: SharedArrayBuffer;
   uffdTableSab: SharedArrayBuffer;
-  controlSab: SharedArrayBuffer;
   pageSize: number;
   /** The direct poll set idle loops park in (null: they park on the ring's futex). */
-  direct: { epollFd: number; kickFd: number } | null;
+  direct: DirectPollFds | null;
 }
 
 export interface PoolOptions {
@@ -32,14 +33,10 @@ export interface PoolOptions {
   startTimeoutMs: number;
 }
 
-/** The ring's futex word (docs/ring.md): bumping it and waking makes parked loops look around. */
-const RING_WAKE_SEQ = 48;
-
 export class WorkerPool {
   private readonly pool: Piscina;
   private readonly ports: MessagePort[] = [];
   private readonly loops: Promise<ServeSummary>[] = [];
-  private readonly control: Int32Array;
   private readonly listeners = new Set<(msg: FromWorker) => void>();
 
   private constructor(
@@ -48,12 +45,11 @@ export class WorkerPool {
     pool: Piscina,
   ) {
     this.pool = pool;
-    this.control = new Int32Array(shared.controlSab);
   }
 
   static async start(shared: PoolShared, options: PoolOptions): Promise<WorkerPool> {
     const pool = new Piscina({
-      filename: new URL('./worker/serve.js', import.meta.url).href,
+      filename: new URL('../worker/serve-loop.js', import.meta.url).href,
       minThreads: options.workers,
       maxThreads: options.workers,
       idleTimeout: Number.POSITIVE_INFINITY,
@@ -78,11 +74,11 @@ export class WorkerPool {
       const task: ServeTask = {
         index,
         port: port2,
-        ringSab: shared.ringSab,
+        ringSab: shared.ring.sab,
         tableSab: shared.tableSab,
         statsSab: shared.statsSab,
         uffdTableSab: shared.uffdTableSab,
-        controlSab: shared.controlSab,
+        controlSab: shared.control.sab,
         pageSize: shared.pageSize,
         direct: shared.direct,
         spin: options.spin,
@@ -139,9 +135,8 @@ export class WorkerPool {
 
   /** Bumps the control sequence and wakes every parked loop. */
   kick(): void {
-    Atomics.add(this.control, CONTROL_SEQ, 1);
-    Atomics.add(this.shared.ringWords, RING_WAKE_SEQ, 1);
-    native.futexWake(this.shared.ringWords, RING_WAKE_SEQ, this.size);
+    this.shared.control.bumpSeq();
+    this.shared.ring.wakeAll();
     if (this.shared.direct) native.directPollKick(this.shared.direct.kickFd, this.size);
   }
 

@@ -1,8 +1,8 @@
 /** A region of this process's memory served by a resolver (see FaultHandler.map). */
 import type { Mapping } from '@faultline/native';
-import native from '@faultline/native';
-import type { FaultHandler } from './handler.js';
-import type { RegionStats } from './region-stats.js';
+import type { OnErrorPolicy } from '../events.js';
+import type { RegionStats } from '../shared/region-stats.js';
+import type { RegionHost } from './owner.js';
 
 export class Region {
   /** The mapping as a SharedArrayBuffer: touching a page faults it in through the resolver. */
@@ -13,16 +13,15 @@ export class Region {
   readonly size: number;
   private unmapped = false;
 
-  /** @internal created by FaultHandler.map() */
   constructor(
-    private readonly handler: FaultHandler,
+    private readonly host: RegionHost,
     /** Handler-wide region id (stats, 'error' events). */
     readonly id: number,
     readonly name: string,
     mapping: Mapping,
     /** Pages installed per fault. */
     readonly readahead: number,
-    readonly onError: 'sigbus' | 'zero',
+    readonly onError: OnErrorPolicy,
   ) {
     this.buffer = mapping.buffer;
     this.address = mapping.address;
@@ -30,12 +29,12 @@ export class Region {
   }
 
   get pageSize(): number {
-    return this.handler.pageSize;
+    return this.host.pageSize;
   }
 
   /** Counters for this region (faults, pages installed, resolver calls, ...). */
   stats(): RegionStats {
-    return this.handler.regionStats(this.id);
+    return this.host.regionStats(this.id);
   }
 
   /**
@@ -45,17 +44,6 @@ export class Region {
   async unmap(): Promise<void> {
     if (this.unmapped) return;
     this.unmapped = true;
-    await this.handler.unmapRegion(this);
-  }
-
-  /** @internal FaultHandler.close(): unregister without the per-region bookkeeping. */
-  unregisterForClose(uffdFd: number): void {
-    if (this.unmapped) return;
-    this.unmapped = true;
-    try {
-      native.uffdUnregister(uffdFd, this.address, this.size);
-    } catch {
-      // the uffd is about to be closed, which unregisters everything anyway
-    }
+    await this.host.unmapRegion(this.id);
   }
 }

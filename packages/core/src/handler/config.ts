@@ -1,0 +1,202 @@
+/**
+ * The FaultHandler's options: their types, defaults and validation, in one
+ * place. Everything is checked before any fd is opened or any worker started,
+ * so bad input costs nothing and leaks nothing.
+ */
+import { availableParallelism } from 'node:os';
+import { invalidArgument } from '../errors.js';
+import { UFFD_EVENT_KINDS, type OnErrorPolicy, type UffdEventKind } from '../events.js';
+import { FEATURE_BITS, isFeatureName, type FeatureName } from '../features.js';
+import type { ResolverSpec } from '../resolver.js';
+import { MAX_WORKERS } from '../shared/control-block.js';
+import {
+  checkAddress,
+  checkBoolean,
+  checkNonNegativeInt,
+  checkOnError,
+  checkPositiveInt,
+  checkResolverSpec,
+  checkSize,
+} from '../validate.js';
+
+export interface FaultHandlerOptions {
+  /** Worker threads, each running one resident serve loop. Default 2. */
+  workers?: number;
+  /** Ring capacity in 16-byte records (power of two). Default 4096. */
+  ringCapacity?: number;
+  /** Ring checks (and, with directPoll, uffd polls every 16th) a worker makes before parking. Default 200, or 1 when this process may use only one CPU. */
+  spin?: number;
+  /** Longest single park of a worker, ms. Default 100. */
+  parkMs?: number;
+  /** Async resolutions in flight per worker. Default 32. */
+  maxInflight?: number;
+  /**
+   * Idle workers park on the uffd itself and read faults directly, so a fault
+   * costs one wake-up instead of two (the reader thread then covers only the
+   * busy case). Default true; ignored (off) when `features` asks for events,
+   * which must pass through the reader. docs/performance.md has the numbers.
+   */
+  directPoll?: boolean;
+  /** Open the uffd with UFFD_USER_MODE_ONLY (works unprivileged; kernel accesses to regions then fail). */
+  userModeOnly?: boolean;
+  /** Extra uffd features for this process's own uffd. */
+  features?: FeatureName[];
+  /** Regions (mapped + adopted) alive at once. Default 256. */
+  maxRegions?: number;
+  /** Period of 'stats' events while someone listens, ms. Default 1000. */
+  statsIntervalMs?: number;
+  /** Emit a 'fault' event for one fault in N (0: never). Default 0. */
+  faultSampleEvery?: number;
+}
+
+export interface MapOptions {
+  /** Bytes; a positive multiple of the page size. */
+  size: number;
+  resolver: ResolverSpec;
+  /** Pages filled per fault (one install). Default 1. */
+  readahead?: number;
+  /** What a resolver failure does to the faulting thread: 'sigbus' (poison the page, default) or 'zero'. */
+  onError?: OnErrorPolicy;
+  name?: string;
+}
+
+export interface AdoptRegion {
+  /** Start address in the target process (page-aligned). */
+  address: number;
+  size: number;
+  resolver: ResolverSpec;
+  /** Resolver offset of `address` (e.g. the region's offset in a memory file). Default 0. */
+  offset?: number;
+  readahead?: number;
+  /**
+   * As for map(). Default 'sigbus' when the peer's uffd has UFFD_FEATURE_POISON,
+   * else 'zero' (SIGBUS cannot be delivered without it; asking for 'sigbus'
+   * then is refused with ERR_FAULTLINE_FEATURE_UNSUPPORTED).
+   */
+  onError?: OnErrorPolicy;
+  name?: string;
+}
+
+export interface AdoptOptions {
+  regions: AdoptRegion[];
+  /**
+   * The events this program is prepared to see (default: all four). If the
+   * peer negotiated an event not listed, adopt() refuses with
+   * ERR_FAULTLINE_FEATURE_UNSUPPORTED instead of surprising you later.
+   */
+  events?: UffdEventKind[];
+}
+
+/** FaultHandlerOptions with every default applied and every value checked. */
+export interface HandlerConfig {
+  workers: number;
+  ringCapacity: number;
+  spin: number;
+  parkMs: number;
+  maxInflight: number;
+  /** undefined: the default (on, unless the own uffd asks for events). */
+  directPoll: boolean | undefined;
+  userModeOnly: boolean;
+  features: FeatureName[];
+  maxRegions: number;
+  statsIntervalMs: number;
+  faultSampleEvery: number;
+}
+
+/** A map() or adopt() region with its defaults applied. */
+export interface RegionConfig {
+  size: number;
+  resolver: ResolverSpec;
+  readahead: number;
+  onError: OnErrorPolicy;
+  name: string;
+}
+
+/** An adopted region: a RegionConfig at an address of the peer, with its resolver offset. */
+export interface AdoptRegionConfig extends RegionConfig {
+  address: number;
+  offset: number;
+  /** The caller left onError unset (the peer's features decide it). */
+  onErrorDefaulted: boolean;
+}
+
+const MAX_READAHEAD = 4096;
+
+/**
+ * Ring checks before a worker parks. Spinning keeps a CPU awake so the next
+ * fault costs no wake-up, but only pays while another CPU runs the faulting
+ * thread: with one CPU the spinner steals the very time the faulting thread
+ * needs (measured 4x slower, docs/performance.md), so there it parks at once.
+ */
+function defaultSpin(): number {
+  return availableParallelism() >= 2 ? 200 : 1;
+}
+
+export function handlerConfig(options: FaultHandlerOptions): HandlerConfig {
+  const ringCapacity = checkPositiveInt('ringCapacity', options.ringCapacity ?? 4096, 1 << 24);
+  if ((ringCapacity & (ringCapacity - 1)) !== 0) {
+    throw invalidArgument(`ringCapacity must be a power of two, got ${ringCapacity}`);
+  }
+  const features = options.features ?? [];
+  for (const f of features) {
+    if (!isFeatureName(f)) {
+      throw invalidArgument(`unknown uffd feature '${String(f)}'; known: ${Object.keys(FEATURE_BITS).join(', ')}`);
+    }
+  }
+  return {
+    workers: checkPositiveInt('workers', options.workers ?? 2, MAX_WORKERS),
+    ringCapacity,
+    spin: checkPositiveInt('spin', options.spin ?? defaultSpin(), 1e9),
+    parkMs: checkPositiveInt('parkMs', options.parkMs ?? 100, 60_000),
+    maxInflight: checkPositiveInt('maxInflight', options.maxInflight ?? 32, 4096),
+    directPoll: options.directPoll === undefined ? undefined : checkBoolean('directPoll', options.directPoll),
+    userModeOnly: options.userModeOnly ?? false,
+    features,
+    maxRegions: checkPositiveInt('maxRegions', options.maxRegions ?? 256, 65536),
+    statsIntervalMs: checkPositiveInt('statsIntervalMs', options.statsIntervalMs ?? 1000, 24 * 3600 * 1000),
+    faultSampleEvery: checkNonNegativeInt('faultSampleEvery', options.faultSampleEvery ?? 0, 0x7fffffff),
+  };
+}
+
+export function mapConfig(options: MapOptions, pageSize: number, defaultName: string): RegionConfig {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('map() takes an options object { size, resolver, ... }');
+  }
+  return {
+    size: checkSize('size', options.size, pageSize),
+    resolver: checkResolverSpec('resolver', options.resolver),
+    readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
+    onError: checkOnError(options.onError),
+    name: options.name ?? defaultName,
+  };
+}
+
+export function adoptConfig(
+  fd: number,
+  options: AdoptOptions,
+  pageSize: number,
+): { regions: AdoptRegionConfig[]; events: Set<UffdEventKind> } {
+  if (!Number.isInteger(fd) || fd < 0) {
+    throw invalidArgument(`adopt() needs a uffd file descriptor, got ${String(fd)}`);
+  }
+  if (!options || !Array.isArray(options.regions) || options.regions.length === 0) {
+    throw invalidArgument('adopt() needs { regions: [{ address, size, resolver }, ...] }');
+  }
+  const events = new Set<UffdEventKind>(options.events ?? UFFD_EVENT_KINDS);
+  for (const e of events) {
+    if (!(UFFD_EVENT_KINDS as readonly string[]).includes(e)) {
+      throw invalidArgument(`unknown event '${e}'; events are ${UFFD_EVENT_KINDS.join(', ')}`);
+    }
+  }
+  const regions = options.regions.map((r, i) => ({
+    address: checkAddress(`regions[${i}].address`, r.address, pageSize),
+    size: checkSize(`regions[${i}].size`, r.size, pageSize),
+    resolver: checkResolverSpec(`regions[${i}].resolver`, r.resolver),
+    offset: r.offset ?? 0,
+    readahead: checkPositiveInt(`regions[${i}].readahead`, r.readahead ?? 1, MAX_READAHEAD),
+    onError: checkOnError(r.onError),
+    onErrorDefaulted: r.onError === undefined,
+    name: r.name ?? `adopted-${fd}-${i}`,
+  }));
+  return { regions, events };
+}

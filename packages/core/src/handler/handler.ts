@@ -1,0 +1,431 @@
+/**
+ * FaultHandler: the public API, and the wiring of the pieces that serve
+ * faults. It owns the uffds, the reader thread, the ring, the region table
+ * and the worker pool; the main thread only sets things up and tears them
+ * down, faults are resolved entirely by the reader and the workers.
+ *
+ * Where the jobs live: options and their checks in config.ts; this process's
+ * uffd in own-uffd.ts; a peer's uffd in peer-uffd.ts; region ids and owners in
+ * registry.ts; "is anything pending" in quiesce.ts; the pool in worker-pool.ts;
+ * the shared-memory structures in ../shared/.
+ */
+import { EventEmitter } from 'eventemitter3';
+import native from '@faultline/native';
+import { FaultlineError } from '../errors.js';
+import {
+  ResolverFailure,
+  UFFD_EVENT_KINDS,
+  type FailureAction,
+  type FaultHandlerEvents,
+  type HandlerStats,
+  type UffdEvent,
+} from '../events.js';
+import { featureMask, featureNames, type FeatureName } from '../features.js';
+import type { ResolverSpec } from '../resolver.js';
+import { FaultRing } from '../ring/ring.js';
+import { ControlBlock } from '../shared/control-block.js';
+import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, RegionTable } from '../shared/region-table.js';
+import { StatsBlock } from '../shared/region-stats.js';
+import { UffdTable } from '../shared/uffd-table.js';
+import type { DirectPollFds, FromWorker } from '../worker/protocol.js';
+import { AdoptedUffd } from './adopted.js';
+import {
+  adoptConfig,
+  handlerConfig,
+  mapConfig,
+  type AdoptOptions,
+  type FaultHandlerOptions,
+  type HandlerConfig,
+  type MapOptions,
+} from './config.js';
+import { openOwnUffd } from './own-uffd.js';
+import type { RegionHost } from './owner.js';
+import { checkPeerUffd } from './peer-uffd.js';
+import { quiesce, type PendingSources } from './quiesce.js';
+import { Region } from './region.js';
+import { RegionRegistry } from './registry.js';
+import { startStatsTicker } from './stats-ticker.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** How long close() waits for pending faults to be answered before it unregisters anyway. */
+const CLOSE_DRAIN_MS = 2000;
+/** How long unmap()/AdoptedUffd.close() wait for pending faults. */
+const RELEASE_DRAIN_MS = 1000;
+const WORKER_START_TIMEOUT_MS = 15_000;
+const POOL_STOP_TIMEOUT_MS = 5000;
+
+export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
+  readonly pageSize: number;
+  /** Features granted on this process's own uffd. */
+  readonly features: FeatureName[];
+  private readonly config: HandlerConfig;
+  private readonly fd: number;
+  private readonly ownUffdId: number;
+  private readonly ring: FaultRing;
+  private readonly table: RegionTable;
+  private readonly statsBlock: StatsBlock;
+  private readonly uffds: UffdTable;
+  private readonly control: ControlBlock;
+  private readonly reader: native.Reader;
+  /** Where idle workers park to read the own uffd themselves; null when off. */
+  private readonly direct: DirectPollFds | null;
+  private readonly registry: RegionRegistry;
+  private readonly pending: PendingSources;
+  private pool!: WorkerPool;
+  private stopStatsTicker: () => void = () => undefined;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+
+  /** Opens a uffd, starts the reader thread and the workers. */
+  static async create(options: FaultHandlerOptions = {}): Promise<FaultHandler> {
+    const config = handlerConfig(options);
+    const own = openOwnUffd(config.features, config.userModeOnly);
+    let handler: FaultHandler;
+    try {
+      handler = new FaultHandler(config, own.fd, own.granted);
+    } catch (err) {
+      native.closeFd(own.fd);
+      throw err;
+    }
+    try {
+      await handler.startWorkers();
+    } catch (err) {
+      handler.releaseNative();
+      throw err;
+    }
+    return handler;
+  }
+
+  private constructor(config: HandlerConfig, fd: number, granted: number) {
+    super();
+    this.config = config;
+    this.pageSize = native.pageSize();
+    this.fd = fd;
+    this.features = featureNames(granted);
+    this.ring = FaultRing.create(config.ringCapacity);
+    this.table = RegionTable.create(Math.max(64, config.maxRegions * 4));
+    this.statsBlock = StatsBlock.create(config.maxRegions);
+    this.registry = new RegionRegistry(config.maxRegions, this.statsBlock);
+    this.uffds = UffdTable.create();
+    this.control = ControlBlock.create(config.faultSampleEvery);
+    this.ownUffdId = this.uffds.claim(fd);
+    // Events must pass the reader's barrier (docs/ring.md §8): an own uffd
+    // that asked for any is served by the reader alone.
+    const events = featureMask(UFFD_EVENT_KINDS);
+    this.direct = (config.directPoll ?? true) && (granted & events) === 0 ? native.directPollCreate() : null;
+    try {
+      // The direct set registers the uffd before the reader does: the kernel
+      // wakes the first exclusive registration that has a waiter, so a parked
+      // worker gets the fault and the reader only the overflow.
+      if (this.direct) native.directPollAdd(this.direct.epollFd, fd, this.ownUffdId);
+      this.reader = new native.Reader(this.ring.i32, this.uffds.fds, this.direct ? { kickFd: this.direct.kickFd } : undefined);
+      this.reader.add(fd, this.ownUffdId);
+    } catch (err) {
+      this.closeDirect();
+      throw err;
+    }
+    this.pending = {
+      ring: this.ring,
+      reader: this.reader,
+      control: this.control,
+      workers: config.workers,
+      directUffd: this.direct ? fd : -1,
+    };
+  }
+
+  private async startWorkers(): Promise<void> {
+    const { workers, spin, parkMs, maxInflight, statsIntervalMs } = this.config;
+    this.pool = await WorkerPool.start(
+      {
+        ring: this.ring,
+        control: this.control,
+        tableSab: this.table.sab,
+        statsSab: this.statsBlock.sab,
+        uffdTableSab: this.uffds.sab,
+        pageSize: this.pageSize,
+        direct: this.direct,
+      },
+      { workers, spin, parkMs, maxInflight, startTimeoutMs: WORKER_START_TIMEOUT_MS },
+    );
+    this.pool.onMessage((msg) => this.onWorkerMessage(msg));
+    this.stopStatsTicker = startStatsTicker(this, statsIntervalMs, () => this.stats());
+  }
+
+  /** True when idle workers read faults from the own uffd themselves (see FaultHandlerOptions.directPoll). */
+  get directPoll(): boolean {
+    return this.direct !== null;
+  }
+
+  get closed(): boolean {
+    return this.state !== 'open';
+  }
+
+  /**
+   * Maps `size` bytes of anonymous memory whose pages are produced on first
+   * touch by `resolver`, in the workers. The returned region's `buffer` is a
+   * SharedArrayBuffer: view it here or post it to other threads.
+   */
+  async map(options: MapOptions): Promise<Region> {
+    this.assertOpen('map');
+    const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`);
+    const regionId = this.registry.allocate();
+    try {
+      await this.loadResolver(regionId, r.resolver, r.name, r.size, r.readahead);
+      const mapping = native.mapAnonymous(r.size);
+      // Described before registered: a fault read first would find no region and be poisoned.
+      this.table.insert({
+        state: ENTRY_REGION,
+        uffdId: this.ownUffdId,
+        start: mapping.address,
+        length: r.size,
+        regionId,
+        offset: 0,
+        readahead: r.readahead,
+        flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+      });
+      try {
+        native.uffdRegister(this.fd, mapping.address, r.size, native.constants.UFFDIO_REGISTER_MODE_MISSING);
+      } catch (err) {
+        this.table.removeRegion(regionId);
+        throw err;
+      }
+      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError);
+      this.registry.addRegion(region);
+      return region;
+    } catch (err) {
+      await this.dropResolver(regionId).catch(() => undefined);
+      this.registry.release(regionId);
+      throw err;
+    }
+  }
+
+  /**
+   * Serves a uffd of another process (received over a Unix socket). It must
+   * have been through UFFDIO_API and have the listed ranges registered. Events
+   * it negotiated (fork, remap, remove, unmap) are applied and emitted.
+   */
+  async adopt(fd: number, options: AdoptOptions): Promise<AdoptedUffd> {
+    this.assertOpen('adopt');
+    const { regions, events } = adoptConfig(fd, options, this.pageSize);
+    const peerFeatures = checkPeerUffd(fd, regions, events);
+    const regionIds: number[] = [];
+    let uffdId = -1;
+    try {
+      for (const r of regions) {
+        const id = this.registry.allocate();
+        regionIds.push(id);
+        await this.loadResolver(id, r.resolver, r.name, r.size, r.readahead);
+      }
+      // The table must describe the uffd before the reader watches it: a fault
+      // read first would find no region and be poisoned.
+      uffdId = this.uffds.claim(fd);
+      regions.forEach((r, i) => {
+        this.table.insert({
+          state: ENTRY_REGION,
+          uffdId,
+          start: r.address,
+          length: r.size,
+          regionId: regionIds[i]!,
+          offset: r.offset,
+          readahead: r.readahead,
+          flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+        });
+      });
+      this.reader.add(fd, uffdId);
+    } catch (err) {
+      if (uffdId >= 0) {
+        this.table.removeUffd(uffdId);
+        this.uffds.release(uffdId);
+      }
+      for (const id of regionIds) {
+        await this.dropResolver(id).catch(() => undefined);
+        this.registry.release(id);
+      }
+      throw err;
+    }
+    const adopted = new AdoptedUffd(this.host, fd, uffdId, regionIds, peerFeatures);
+    this.registry.addAdopted(adopted);
+    return adopted;
+  }
+
+  /**
+   * Resolves true once nothing is pending anywhere (no message in the ring or
+   * the reader, no worker holding one), false if that did not happen within
+   * `timeoutMs`. Counters are bumped just after the install that wakes the
+   * faulting thread, so await this before reading stats you want exact.
+   */
+  async idle(timeoutMs = 1000): Promise<boolean> {
+    this.assertOpen('wait for idle');
+    return quiesce(this.pending, timeoutMs);
+  }
+
+  /** Per-region counters and the reader's and ring's. */
+  stats(): HandlerStats {
+    return {
+      reader: this.reader.stats(),
+      direct: { messages: this.control.directMessages() },
+      ring: this.ring.stats(),
+      regions: this.registry.statsByName(),
+    };
+  }
+
+  /**
+   * Drains what is pending (every parked thread is answered), unregisters and
+   * closes every uffd, stops the reader and the workers. Memory already
+   * returned as region buffers stays valid; pages never touched then read as
+   * zero, like any anonymous memory. A second close() rejects.
+   */
+  async close(): Promise<void> {
+    if (this.state !== 'open') {
+      throw new FaultlineError('ERR_FAULTLINE_ALREADY_CLOSED', 'this FaultHandler is already closed (close() was called before)');
+    }
+    this.state = 'closing';
+    this.stopStatsTicker();
+    await quiesce(this.pending, CLOSE_DRAIN_MS);
+    for (const region of this.registry.ownRegions()) {
+      try {
+        native.uffdUnregister(this.fd, region.address, region.size);
+      } catch {
+        // the uffd is about to be closed, which unregisters everything anyway
+      }
+    }
+    await quiesce(this.pending, 500);
+    this.reader.stop();
+    this.ring.close();
+    await this.pool.stop(POOL_STOP_TIMEOUT_MS);
+    this.releaseNative();
+    this.registry.clear();
+    this.state = 'closed';
+  }
+
+  // ---- what Region and AdoptedUffd may ask of the handler (not public API)
+
+  private readonly host: RegionHost = {
+    pageSize: native.pageSize(),
+    regionStats: (regionId) => this.statsBlock.read(regionId),
+    unmapRegion: (regionId) => this.unmapRegion(regionId),
+    releaseAdopted: (uffdId) => this.releaseAdopted(uffdId),
+  };
+
+  private async unmapRegion(regionId: number): Promise<void> {
+    if (this.state === 'closed') return; // close() already unregistered it
+    this.assertOpen('unmap');
+    const region = this.registry.region(regionId);
+    if (!region) return;
+    await quiesce(this.pending, RELEASE_DRAIN_MS);
+    this.table.removeRegion(regionId);
+    try {
+      native.uffdUnregister(this.fd, region.address, region.size);
+    } finally {
+      await this.dropResolver(regionId).catch(() => undefined);
+      this.registry.release(regionId);
+    }
+  }
+
+  private async releaseAdopted(uffdId: number): Promise<void> {
+    this.assertOpen('close');
+    const adopted = this.registry.removeAdopted(uffdId);
+    if (!adopted) return;
+    await quiesce(this.pending, RELEASE_DRAIN_MS);
+    for (const id of [adopted.uffdId, ...adopted.children]) {
+      this.table.removeUffd(id);
+      this.reader.remove(id);
+      closeQuietly(this.uffds.release(id));
+    }
+    for (const id of adopted.regionIds) {
+      await this.dropResolver(id).catch(() => undefined);
+      this.registry.release(id);
+    }
+  }
+
+  // ---- internals
+
+  private assertOpen(what: string): void {
+    if (this.state !== 'open') {
+      throw new FaultlineError('ERR_FAULTLINE_CLOSED', `cannot ${what}: the FaultHandler is closed; create a new one`);
+    }
+  }
+
+  private async loadResolver(regionId: number, spec: ResolverSpec, name: string, regionSize: number, readahead: number): Promise<void> {
+    await this.pool.request({ type: 'load-resolver', regionId, spec, name, regionSize, readahead }, (reply) => {
+      if (reply.type !== 'resolver-loaded' || reply.regionId !== regionId) return { matched: false };
+      if (!reply.error) return { matched: true };
+      return { matched: true, error: new FaultlineError(reply.error.code, reply.error.message) };
+    });
+  }
+
+  private async dropResolver(regionId: number): Promise<void> {
+    await this.pool.request({ type: 'drop-resolver', regionId }, (reply) => ({
+      matched: reply.type === 'resolver-dropped' && reply.regionId === regionId,
+    }));
+  }
+
+  private onWorkerMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'resolver-error':
+        this.emit(
+          'error',
+          new ResolverFailure(
+            msg.error.code,
+            `resolver failed at 0x${msg.address.toString(16)} (region ${msg.regionId}, offset ${msg.offset}); ` +
+              `the faulting thread was ${describeAction(msg.action)}: ${msg.error.message}`,
+            msg.regionId,
+            msg.address,
+            msg.offset,
+            msg.action,
+          ),
+        );
+        break;
+      case 'uffd-error':
+        this.emit('error', new FaultlineError(msg.error.code, msg.error.message));
+        break;
+      case 'fault-sample':
+        this.emit('fault', { uffdId: msg.uffdId, regionId: msg.regionId, address: msg.address, write: msg.write, tid: msg.tid });
+        break;
+      case 'uffd-event':
+        this.onUffdEvent(msg.event);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onUffdEvent(event: UffdEvent): void {
+    const root = this.registry.adoptedFor(event.uffdId);
+    if (event.kind === 'fork' && root) root.children.push(event.childUffdId);
+    this.emit('uffd-event', event);
+    root?.emit('event', event);
+  }
+
+  /** Closes every uffd still open and stops the reader (idempotent). */
+  private releaseNative(): void {
+    try {
+      this.reader.stop();
+    } catch {
+      // already stopped
+    }
+    // The own uffd last: adopted uffds and fork children first.
+    for (const fd of this.uffds.releaseAll()) if (fd !== this.fd) closeQuietly(fd);
+    closeQuietly(this.fd);
+    this.closeDirect();
+  }
+
+  /** Closes the direct poll set (after the workers stopped polling it). */
+  private closeDirect(): void {
+    if (!this.direct) return;
+    closeQuietly(this.direct.epollFd);
+    closeQuietly(this.direct.kickFd);
+  }
+}
+
+function describeAction(action: FailureAction): string {
+  return action === 'poisoned' ? 'sent SIGBUS (page poisoned)' : action === 'zeroed' ? 'given a zero page' : 'woken';
+}
+
+function closeQuietly(fd: number): void {
+  if (fd < 0) return;
+  try {
+    native.closeFd(fd);
+  } catch {
+    // already closed by its owner
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Opens this process's own uffd with the features the handler needs: those
+ * the user asked for, plus POISON (it backs the default failure policy:
+ * SIGBUS on the faulting thread) and THREAD_ID (free, and lets 'fault'
+ * samples name the thread) where the kernel offers them.
+ *
+ * UFFDIO_API can be called once per fd, so what the kernel offers is learnt
+ * on a throwaway fd first (native.uffdProbe) and a missing feature is named
+ * before the real fd exists.
+ */
+import { release } from 'node:os';
+import native from '@faultline/native';
+import { FaultlineError } from '../errors.js';
+import { FEATURE_BITS, featureMask, featureNames, type FeatureName } from '../features.js';
+
+export interface OwnUffd {
+  fd: number;
+  /** Feature bits granted on it. */
+  granted: number;
+}
+
+export function openOwnUffd(wanted: readonly FeatureName[], userModeOnly: boolean): OwnUffd {
+  const offered = native.uffdProbe({ userModeOnly }).features;
+  const missing = featureNames(featureMask(wanted) & ~offered);
+  if (missing.length > 0) {
+    throw new FaultlineError(
+      'ERR_FAULTLINE_FEATURE_UNSUPPORTED',
+      `this kernel (${release()}) does not offer uffd features: ${missing.join(', ')}` +
+        (missing.includes('fork') ? ' (event fork also needs CAP_SYS_PTRACE)' : ''),
+    );
+  }
+  const requested = featureMask(wanted) | (offered & (FEATURE_BITS.poison | FEATURE_BITS['thread-id']));
+  const fd = native.uffdCreate({ userModeOnly });
+  try {
+    return { fd, granted: native.uffdApi(fd, requested).features };
+  } catch (err) {
+    native.closeFd(fd);
+    throw err;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * What a Region or an AdoptedUffd needs from the handler that serves it. The
+ * handler passes an object implementing this (not itself), so these calls are
+ * not part of FaultHandler's public API and region.ts / adopted.ts do not
+ * import handler.ts.
+ */
+import type { RegionStats } from '../shared/region-stats.js';
+
+export interface RegionHost {
+  readonly pageSize: number;
+  /** Counters of region `regionId`. */
+  regionStats(regionId: number): RegionStats;
+  /** Answers what is pending for the region, unregisters it and forgets it. */
+  unmapRegion(regionId: number): Promise<void>;
+  /** Stops serving adopted uffd `uffdId` (and its fork children) and closes their fds. */
+  releaseAdopted(uffdId: number): Promise<void>;
+}

@@ -1,0 +1,91 @@
+/**
+ * Which regions and adopted uffds a handler serves: region ids (the index of
+ * a region's counters and resolver in every worker), their owners, and the
+ * adopted uffds by uffd id (fork children included).
+ */
+import { FaultlineError } from '../errors.js';
+import type { RegionStats, StatsBlock } from '../shared/region-stats.js';
+import type { AdoptedUffd } from './adopted.js';
+import { Region } from './region.js';
+
+export class RegionRegistry {
+  private readonly owners = new Map<number, Region | AdoptedUffd>();
+  private readonly adoptedByUffd = new Map<number, AdoptedUffd>();
+  private readonly freeIds: number[] = [];
+  private nextId = 0;
+
+  constructor(
+    private readonly maxRegions: number,
+    private readonly stats: StatsBlock,
+  ) {}
+
+  /** A free region id with zeroed counters. */
+  allocate(): number {
+    const id = this.freeIds.pop() ?? (this.nextId < this.maxRegions ? this.nextId++ : -1);
+    if (id < 0) {
+      throw new FaultlineError(
+        'ERR_FAULTLINE_TABLE_FULL',
+        `too many regions (${this.maxRegions}); unmap some or create the handler with a larger maxRegions`,
+      );
+    }
+    this.stats.reset(id);
+    return id;
+  }
+
+  /** The id a region mapped now would most likely get (for default names). */
+  peekId(): number {
+    return this.freeIds.at(-1) ?? this.nextId;
+  }
+
+  /** Gives `id` back (its owner, if any, is forgotten). */
+  release(id: number): void {
+    this.owners.delete(id);
+    this.freeIds.push(id);
+  }
+
+  addRegion(region: Region): void {
+    this.owners.set(region.id, region);
+  }
+
+  addAdopted(adopted: AdoptedUffd): void {
+    this.adoptedByUffd.set(adopted.uffdId, adopted);
+    for (const id of adopted.regionIds) this.owners.set(id, adopted);
+  }
+
+  /** Forgets an adopted uffd (its region ids are released separately). */
+  removeAdopted(uffdId: number): AdoptedUffd | undefined {
+    const adopted = this.adoptedByUffd.get(uffdId);
+    this.adoptedByUffd.delete(uffdId);
+    return adopted;
+  }
+
+  region(id: number): Region | undefined {
+    const owner = this.owners.get(id);
+    return owner instanceof Region ? owner : undefined;
+  }
+
+  /** The adopted uffd that `uffdId` is, or is a fork child of. */
+  adoptedFor(uffdId: number): AdoptedUffd | undefined {
+    const direct = this.adoptedByUffd.get(uffdId);
+    if (direct) return direct;
+    for (const a of this.adoptedByUffd.values()) if (a.children.includes(uffdId)) return a;
+    return undefined;
+  }
+
+  /** Every region of this process (not adopted ones). */
+  ownRegions(): Region[] {
+    return [...new Set(this.owners.values())].filter((o): o is Region => o instanceof Region);
+  }
+
+  /** Counters of every live region: own regions by name, adopted ones by id. */
+  statsByName(): Record<string, RegionStats> {
+    const out: Record<string, RegionStats> = {};
+    for (const [id, owner] of this.owners) out[owner instanceof Region ? owner.name : `${id}`] = this.stats.read(id);
+    return out;
+  }
+
+  clear(): void {
+    this.owners.clear();
+    this.adoptedByUffd.clear();
+  }
+}

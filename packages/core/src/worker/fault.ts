@@ -1,0 +1,249 @@
+/**
+ * Serving one page fault: look the address up in the region table, ask the
+ * region's resolver for the bytes, turn its answer into one install.
+ *
+ *   lookup miss            -> FailurePolicy.unknownAddress (SIGBUS)
+ *   write-protect fault    -> lift the protection (the page exists)
+ *   removed range (REMOVE) -> zero page, whatever the resolver would say
+ *   resolver dropped       -> re-deliver (the region is being unmapped)
+ *   resolver answer        -> see applyResult; anything else is a failure
+ *
+ * Everything else a fault needs travels in a Fault object. The one for
+ * synchronous answers is reused, so the common path allocates nothing; a
+ * resolution that goes async gets its own.
+ */
+import { FaultlineError } from '../errors.js';
+import type { PageResolver, ResolveRequest, ResolveResult } from '../resolver.js';
+import { FLAG_MINOR, FLAG_WP, FLAG_WRITE } from '../ring/layout.js';
+import { ENTRY_ZERO, FLAG_ON_ERROR_ZERO, LookupResult, type RegionTable } from '../shared/region-table.js';
+import { STAT, type StatsBlock } from '../shared/region-stats.js';
+import type { UffdTable } from '../shared/uffd-table.js';
+import type { FailurePolicy } from './failure.js';
+import type { FaultInstaller, InstallKind } from './installer.js';
+import { ScratchPool, type Scratch } from './scratch.js';
+
+/** One fault on its way from the table lookup to the install. */
+class Fault {
+  fd = -1;
+  regionId = -1;
+  /** Page-aligned address of the first page to install. */
+  page = 0;
+  /** Resolver offset of `page`. */
+  offset = 0;
+  /** Bytes requested from the resolver (one page, or a readahead run). */
+  length = 0;
+  /** Failures give a zero page (region onError 'zero') instead of SIGBUS. */
+  zeroPolicy = false;
+  scratch: Scratch | null = null;
+  /** What the resolver sees (a separate object: the fields above are not its business). */
+  readonly request: ResolveRequest;
+  /** An async resolution holds this Fault: the next fault needs another. */
+  held = false;
+
+  constructor(pageSize: number) {
+    this.request = { offset: 0, length: 0, address: 0, write: false, pageSize, regionId: 0, uffdId: 0 };
+  }
+}
+
+/** The resolvers a worker has loaded, by region id. */
+export interface ResolverLookup {
+  get(regionId: number): PageResolver | undefined;
+}
+
+/** Called for every fault that found its region (the serve loop samples 'fault' events from it). */
+export type FaultObserver = (uffdId: number, regionId: number, address: number, faultFlags: number, tid: number) => void;
+
+export interface FaultServerDeps {
+  pageSize: number;
+  table: RegionTable;
+  uffds: UffdTable;
+  stats: StatsBlock;
+  resolvers: ResolverLookup;
+  installer: FaultInstaller;
+  failures: FailurePolicy;
+  scratch: ScratchPool;
+  observe?: FaultObserver;
+}
+
+export class FaultServer {
+  private readonly hit = new LookupResult();
+  private readonly reusable: Fault;
+  private readonly ps: number;
+
+  constructor(private readonly deps: FaultServerDeps) {
+    this.ps = deps.pageSize;
+    this.reusable = new Fault(deps.pageSize);
+  }
+
+  /**
+   * Serves the fault at `address` of uffd `uffdId` (`faultFlags`: the ring
+   * record's FLAG_*; `tid`: the faulting thread or 0). Returns a promise only
+   * when the resolver answered asynchronously; it never rejects.
+   */
+  serve(uffdId: number, faultFlags: number, tid: number, address: number): Promise<void> | undefined {
+    const { table, uffds, stats, installer, failures } = this.deps;
+    const ps = this.ps;
+    const fd = uffds.fdOf(uffdId);
+    const page = address - (address % ps);
+    const hit = this.hit;
+    if (!table.lookup(uffdId, page, hit)) {
+      failures.unknownAddress(fd, uffdId, page);
+      return undefined;
+    }
+    const regionId = hit.regionId;
+    stats.add(regionId, STAT.faults);
+    this.deps.observe?.(uffdId, regionId, address, faultFlags, tid);
+    if ((faultFlags & FLAG_WP) !== 0) {
+      installer.unprotect(fd, regionId, page);
+      return undefined;
+    }
+    const f = this.reusable.held ? new Fault(ps) : this.reusable;
+    f.fd = fd;
+    f.regionId = regionId;
+    f.page = page;
+    f.offset = hit.offset + (page - hit.start);
+    f.zeroPolicy = (hit.flags & FLAG_ON_ERROR_ZERO) !== 0;
+    if (hit.state === ENTRY_ZERO) {
+      this.install(f, 'zero', ps, null);
+      return undefined;
+    }
+    const resolver = this.deps.resolvers.get(regionId);
+    if (!resolver) {
+      // The region is being unmapped (its resolver already dropped): re-deliver;
+      // the thread re-faults into plain memory once the range is unregistered.
+      installer.retry(fd, regionId, page);
+      return undefined;
+    }
+    const end = hit.start + hit.length;
+    const pages = (faultFlags & FLAG_MINOR) !== 0 ? 1 : Math.max(1, Math.min(hit.readahead, (end - page) / ps));
+    f.length = pages * ps;
+    const req = f.request;
+    req.offset = f.offset;
+    req.length = f.length;
+    req.address = page;
+    req.write = (faultFlags & FLAG_WRITE) !== 0;
+    req.regionId = regionId;
+    req.uffdId = uffdId;
+    const scratch = this.deps.scratch.take(f.length);
+    f.scratch = scratch;
+    const out = ScratchPool.view(scratch, f.length);
+    stats.add(regionId, STAT.resolverCalls);
+    let result: ResolveResult | Promise<ResolveResult>;
+    try {
+      result = resolver.resolve(req, out);
+    } catch (err) {
+      this.done(f);
+      this.fail(f, err, f.zeroPolicy);
+      return undefined;
+    }
+    if (isThenable(result)) {
+      f.held = true;
+      return result.then(
+        (value) => {
+          this.applyResult(f, value, out);
+          this.done(f);
+        },
+        (err: unknown) => {
+          this.done(f);
+          this.fail(f, err, f.zeroPolicy);
+        },
+      );
+    }
+    this.applyResult(f, result, out);
+    this.done(f);
+    return undefined;
+  }
+
+  /**
+   * What a resolver's answer installs:
+   *   undefined / null       out, all f.length bytes
+   *   { filled: n }          out's first n bytes, rounded down to pages (>= 1 page)
+   *   { source: view }       the view's bytes instead of out, rounded down (>= 1 page)
+   *   'zero'                 zero pages over f.length
+   *   'poison'               the faulting page poisoned (SIGBUS)
+   *   'continue'             the page-cache page mapped (minor faults)
+   *   'retry'                nothing: the thread is woken and faults again
+   * Anything else is ERR_FAULTLINE_RESOLVER_RESULT, under the region's policy.
+   */
+  private applyResult(f: Fault, result: ResolveResult, out: Uint8Array): void {
+    const ps = this.ps;
+    if (result === undefined || result === null) {
+      this.install(f, 'copy', f.length, out);
+      return;
+    }
+    if (typeof result === 'string') {
+      switch (result) {
+        case 'zero':
+          this.install(f, 'zero', f.length, null);
+          return;
+        case 'poison':
+          this.install(f, 'poison', ps, null);
+          return;
+        case 'continue':
+          this.install(f, 'continue', ps, null);
+          return;
+        case 'retry':
+          this.deps.installer.retry(f.fd, f.regionId, f.page);
+          return;
+      }
+    } else if (typeof result === 'object') {
+      if ('source' in result && ArrayBuffer.isView(result.source)) {
+        const n = Math.min(f.length, result.source.byteLength - (result.source.byteLength % ps));
+        if (n >= ps) {
+          this.install(f, 'copy', n, result.source);
+          return;
+        }
+      } else if ('filled' in result && typeof result.filled === 'number') {
+        const n = Math.min(f.length, result.filled - (result.filled % ps));
+        if (n >= ps) {
+          this.install(f, 'copy', n, out);
+          return;
+        }
+      }
+    }
+    this.fail(
+      f,
+      new FaultlineError(
+        'ERR_FAULTLINE_RESOLVER_RESULT',
+        `resolver returned ${describe(result)}; expected undefined (out filled), { filled: bytes >= one page }, ` +
+          "{ source: view of >= one page }, 'zero', 'poison', 'retry' or 'continue'",
+      ),
+      f.zeroPolicy,
+    );
+  }
+
+  private install(f: Fault, kind: InstallKind, length: number, source: ArrayBufferView | null): void {
+    const res = this.deps.installer.install(f.fd, f.regionId, kind, f.page, length, source);
+    if (res === 0) return;
+    const err = new FaultlineError(
+      'ERR_FAULTLINE_INSTALL_FAILED',
+      `${kind} of ${length} bytes at 0x${f.page.toString(16)} failed with errno ${-res}`,
+    );
+    // A poison the resolver asked for falls back to a zero page (the uffd may
+    // lack UFFD_FEATURE_POISON); so does a failed zero page (which then can
+    // only be woken).
+    this.fail(f, err, f.zeroPolicy || kind === 'poison' || kind === 'zero');
+  }
+
+  private fail(f: Fault, err: unknown, zeroPolicy: boolean): void {
+    this.deps.failures.fail(f.fd, f.regionId, f.page, f.offset, zeroPolicy, err);
+  }
+
+  /** The resolution is over: its scratch goes back and the Fault may be reused. */
+  private done(f: Fault): void {
+    if (f.scratch) this.deps.scratch.release(f.scratch);
+    f.scratch = null;
+    f.held = false;
+  }
+}
+
+function isThenable(v: unknown): v is Promise<ResolveResult> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null) return 'null';
+  if (typeof v === 'object') return `an object with keys [${Object.keys(v as object).join(', ')}]`;
+  return typeof v;
+}
