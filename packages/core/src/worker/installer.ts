@@ -36,28 +36,36 @@ export interface FaultInstaller {
   wake(fd: number, address: number): void;
 }
 
+/** The addon's install ioctls (tests pass stand-ins that answer with chosen errnos). */
+export type UffdIoctls = Pick<
+  typeof native,
+  'uffdCopy' | 'uffdZeropage' | 'uffdPoison' | 'uffdContinue' | 'uffdWake' | 'uffdWriteprotect'
+>;
+
 export class Installer implements FaultInstaller {
   constructor(
     private readonly stats: StatsBlock,
     private readonly pageSize: number,
+    private readonly ioctl: UffdIoctls = native,
   ) {}
 
   install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null): number {
     const ps = this.pageSize;
+    const ioctl = this.ioctl;
     for (let attempt = 0; ; attempt++) {
       let res: number;
       switch (kind) {
         case 'copy':
-          res = native.uffdCopy(fd, address, source!, 0, length, 0);
+          res = ioctl.uffdCopy(fd, address, source!, 0, length, 0);
           break;
         case 'zero':
-          res = native.uffdZeropage(fd, address, length, 0);
+          res = ioctl.uffdZeropage(fd, address, length, 0);
           break;
         case 'poison':
-          res = native.uffdPoison(fd, address, ps, 0);
+          res = ioctl.uffdPoison(fd, address, ps, 0);
           break;
         case 'continue':
-          res = native.uffdContinue(fd, address, ps, 0);
+          res = ioctl.uffdContinue(fd, address, ps, 0);
           break;
       }
       if (res > 0) {
@@ -71,13 +79,13 @@ export class Installer implements FaultInstaller {
       }
       if (res === -EEXIST) {
         this.count(regionId, STAT.eexist);
-        native.uffdWake(fd, address, ps);
+        ioctl.uffdWake(fd, address, ps);
         return 0;
       }
       if (res === -EAGAIN) {
         if (attempt < EAGAIN_RETRIES) continue;
         this.count(regionId, STAT.retries);
-        native.uffdWake(fd, address, ps);
+        ioctl.uffdWake(fd, address, ps);
         return 0;
       }
       if (res === -ENOENT || res === -ESRCH) {
@@ -90,16 +98,16 @@ export class Installer implements FaultInstaller {
 
   retry(fd: number, regionId: number, address: number): void {
     this.count(regionId, STAT.retries);
-    native.uffdWake(fd, address, this.pageSize);
+    this.ioctl.uffdWake(fd, address, this.pageSize);
   }
 
   unprotect(fd: number, _regionId: number, address: number): void {
     // Mode 0 clears the protection and wakes the thread.
-    native.uffdWriteprotect(fd, address, this.pageSize, 0);
+    this.ioctl.uffdWriteprotect(fd, address, this.pageSize, 0);
   }
 
   wake(fd: number, address: number): void {
-    native.uffdWake(fd, address, this.pageSize);
+    this.ioctl.uffdWake(fd, address, this.pageSize);
   }
 
   private count(regionId: number, stat: number, n = 1): void {

@@ -36,6 +36,7 @@ export class ScratchPool {
 
   /** A buffer of at least `bytes` (ScratchPool.view gives the sized view). */
   take(bytes: number): Scratch {
+    this.ensure(bytes); // never spin making buffers that are too small
     for (;;) {
       const s = this.free.pop() ?? this.make();
       if (s.view.length >= bytes) return s;
