@@ -22,6 +22,9 @@ const threads = () => readdirSync('/proc/self/task').length;
 const fdsAtStart = openFds();
 after(() => assert.equal(openFds(), fdsAtStart, 'every fd opened by these tests is closed'));
 
+// Mappings that must never be collected (see the events test).
+const pinned = [];
+
 const pageByte = (page, i) => (page * 7 + i * 13 + 1) & 0xff;
 
 // A worker that reads 8 bytes of each page in `pages` (indices into buffer) and
@@ -44,11 +47,12 @@ function touch(buffer, pages) {
   });
 }
 
-function session(features, pages) {
+// `map` defaults to a fresh mapping of `pages` pages; pass { address, length }
+// to register part of a mapping the caller owns.
+function session(features, pages, map = native.mapAnonymous(pages * PAGE)) {
   const fd = native.uffdCreate();
   try {
     native.uffdApi(fd, features);
-    const map = native.mapAnonymous(pages * PAGE);
     native.uffdRegister(fd, map.address, map.length, C.UFFDIO_REGISTER_MODE_MISSING);
     return { fd, map };
   } catch (err) {
@@ -169,13 +173,35 @@ const EVENT_CONSUMER = `
   });
 `;
 
+// The events test moves and unmaps registered memory. A mapping's
+// SharedArrayBuffer unmaps its whole range when collected, so a hole left in it
+// that the kernel hands to someone else (the next small mmap lands there) would
+// be unmapped under them later: a SIGSEGV in whatever test runs then. So every
+// range touched lives in one arena mapping, and afterwards the page before each
+// hole grows back over it in place (mremap without MAYMOVE fails rather than
+// take memory someone else mapped meanwhile): the arena's finalizer unmaps only
+// what it owns.
+const ARENA_PAGES = 40;
+const MOVED_FROM = 1; // map: arena pages 1..16 (page 0 is the anchor before it)
+const MOVED_TO = 21; // the move's destination: pages 21..36 (page 20 is the anchor)
+const MAP_PAGES = 16;
+const CUT_PAGES = 4; // unmapped from the start of the moved range
+
+function growAnchorOverHole(arena, holePage, holePages) {
+  const anchor = arena.address + (holePage - 1) * PAGE;
+  assert.equal(native.mremap(anchor, PAGE, (holePages + 1) * PAGE, 0), anchor);
+}
+
 test('events: REMOVE, REMAP (+UNMAP of the old range), FORK (child uffd in the table), UNMAP', async () => {
   const features = C.UFFD_FEATURE_EVENT_FORK | C.UFFD_FEATURE_EVENT_REMAP | C.UFFD_FEATURE_EVENT_REMOVE | C.UFFD_FEATURE_EVENT_UNMAP;
-  const { fd, map } = session(features, 16);
+  const arena = native.mapAnonymous(ARENA_PAGES * PAGE);
+  const { fd, map } = session(features, MAP_PAGES, { address: arena.address + MOVED_FROM * PAGE, length: MAP_PAGES * PAGE });
   const ring = FaultRing.create(16);
   const table = newTable();
   const reader = new native.Reader(ring.i32, table);
   let childFd = -1;
+  let movedOut = false;
+  let cut = false;
   const consumer = new Worker(EVENT_CONSUMER, {
     eval: true,
     workerData: { sab: ring.sab, count: 5, ringModule: new URL('../../core/dist/ring/index.js', import.meta.url).href },
@@ -194,11 +220,13 @@ test('events: REMOVE, REMAP (+UNMAP of the old range), FORK (child uffd in the t
     // Each of these blocks until the reader has read the event; the next one is
     // read only after the consumer applied the previous one (the barrier).
     native.madvise(map.address + PAGE, 2 * PAGE, C.MADV_DONTNEED);
-    const target = native.mapAnonymous(map.length);
-    const moved = native.mremap(map.address, map.length, map.length, C.MREMAP_MAYMOVE | C.MREMAP_FIXED, target.address);
-    assert.equal(moved, target.address);
+    const target = arena.address + MOVED_TO * PAGE;
+    const moved = native.mremap(map.address, map.length, map.length, C.MREMAP_MAYMOVE | C.MREMAP_FIXED, target);
+    movedOut = true;
+    assert.equal(moved, target);
     assert.equal(spawnSync('/bin/true').status, 0); // fork: the child's uffd comes to us
-    native.munmap(moved, 4 * PAGE);
+    native.munmap(moved, CUT_PAGES * PAGE);
+    cut = true;
 
     const events = await consumed;
     assert.equal(events.length, 5, `got only ${JSON.stringify(events)}`);
@@ -208,7 +236,7 @@ test('events: REMOVE, REMAP (+UNMAP of the old range), FORK (child uffd in the t
       { kind: 'remap', uffdId: id, from: map.address, to: moved, length: map.length },
       { kind: 'unmap', uffdId: id, start: map.address, end: map.address + map.length },
       { kind: 'fork', uffdId: id, childUffdId: fork.childUffdId },
-      { kind: 'unmap', uffdId: id, start: moved, end: moved + 4 * PAGE },
+      { kind: 'unmap', uffdId: id, start: moved, end: moved + CUT_PAGES * PAGE },
     ]);
     assert.notEqual(fork.childUffdId, id);
     childFd = Atomics.load(table, fork.childUffdId);
@@ -220,6 +248,14 @@ test('events: REMOVE, REMAP (+UNMAP of the old range), FORK (child uffd in the t
     reader.stop();
     native.closeFd(fd);
     if (childFd >= 0) native.closeFd(childFd);
+    try {
+      if (movedOut) growAnchorOverHole(arena, MOVED_FROM, MAP_PAGES);
+      if (cut) growAnchorOverHole(arena, MOVED_TO, CUT_PAGES);
+    } catch (err) {
+      // Another mapping took a hole: never let the arena's finalizer unmap it.
+      pinned.push(arena);
+      throw err;
+    }
   }
 });
 
