@@ -34,10 +34,11 @@
 #include <cmath>
 
 #include "args.h"
-#include "epoll_eventfd.h"
 #include "errors.h"
 #include "init.h"
 #include "ring.h"
+#include "sys/eventfd.h"
+#include "sys/fd.h"
 
 namespace faultline {
 
@@ -58,7 +59,11 @@ int32_t* ArgInt32Words(const Napi::CallbackInfo& info, size_t index, const char*
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  EpollWithEventfd set = OpenEpollWithEventfd(env, EFD_SEMAPHORE, kKickTag);
+  sys::EpollWithEventfd set;
+  const char* failed_call = "";
+  if (int rc = sys::OpenEpollWithEventfd(EFD_SEMAPHORE, kKickTag, &set, &failed_call); rc < 0) {
+    throw ErrnoError(env, failed_call, -rc);
+  }
   Napi::Object out = Napi::Object::New(env);
   out.Set("epollFd", Napi::Number::New(env, set.epoll_fd));
   out.Set("kickFd", Napi::Number::New(env, set.event_fd));
@@ -85,8 +90,7 @@ Napi::Value Kick(const Napi::CallbackInfo& info) {
   uint64_t count = FastU64(info, 1, "count");
   if (count == 0) return info.Env().Undefined();
   count = std::min<uint64_t>(count, 1u << 20);
-  ssize_t r = write(fd, &count, sizeof count);
-  if (r < 0 && errno != EAGAIN) throw ErrnoError(info.Env(), "write(kick eventfd)", errno);
+  if (int rc = sys::EventfdSignal(fd, count); rc < 0) throw ErrnoError(info.Env(), "write(kick eventfd)", -rc);
   return info.Env().Undefined();
 }
 
@@ -120,9 +124,7 @@ Napi::Value Pull(const Napi::CallbackInfo& info) {
   uffd_msg msgs[kMaxPull];
   for (int i = 0; i < n; i++) {
     if (events[i].data.u64 == kKickTag) {
-      uint64_t one;
-      ssize_t r = read(kick, &one, sizeof one);  // semaphore: takes one kick, leaves the rest to others
-      (void)r;
+      sys::EventfdTake(kick);  // semaphore: takes one kick, leaves the rest to others
       continue;
     }
     uint64_t id = events[i].data.u64;
@@ -133,11 +135,8 @@ Napi::Value Pull(const Napi::CallbackInfo& info) {
     uint32_t room = (max_records - count) / ring::kMaxMessageRecords;
     uint32_t want = std::min(kMaxPull, room);
     if (want == 0) break;
-    ssize_t got;
-    do {
-      got = read(fd, msgs, want * sizeof(uffd_msg));
-    } while (got < 0 && errno == EINTR);
-    if (got <= 0) continue;  // EAGAIN: the reader thread read it first
+    ssize_t got = sys::ReadRetryingEintr(fd, msgs, want * sizeof(uffd_msg));
+    if (got <= 0) continue;  // -EAGAIN: the reader thread read it first
     uint32_t m = static_cast<uint32_t>(got) / sizeof(uffd_msg);
     for (uint32_t k = 0; k < m; k++) {
       count += ring::EncodeUffdMsg(msgs[k], static_cast<uint32_t>(id), records + count * ring::kRecordWords);

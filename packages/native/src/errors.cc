@@ -6,18 +6,11 @@
 #include <string>
 
 #include "init.h"
+#include "sys/errno_name.h"
 
 namespace faultline {
 
-namespace {
-
-// errno -> its symbolic name ("EINVAL"). strerrorname_np exists since glibc 2.32.
-const char* ErrnoName(int err) {
-  const char* name = strerrorname_np(err);
-  return name != nullptr ? name : "UNKNOWN";
-}
-
-}  // namespace
+using sys::ErrnoName;
 
 Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::string& hint) {
   std::string message = std::string(ErrnoName(err)) + ": " + strerror(err) + ", " + syscall;

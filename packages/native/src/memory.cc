@@ -19,6 +19,7 @@
 #include "args.h"
 #include "errors.h"
 #include "init.h"
+#include "sys/fd.h"
 
 namespace faultline {
 
@@ -115,7 +116,7 @@ Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
   if (fd < 0) throw ErrnoError(info.Env(), "memfd_create", errno);
   if (ftruncate(fd, static_cast<off_t>(length)) != 0) {
     int err = errno;
-    close(fd);  // never leak the fd of a half-made memfd
+    sys::CloseQuietly(fd);  // never leak the fd of a half-made memfd
     throw ErrnoError(info.Env(), "ftruncate", err);
   }
   return Napi::Number::New(info.Env(), fd);

@@ -27,11 +27,12 @@
 #include <thread>
 #include <vector>
 
-#include "epoll_eventfd.h"
 #include "errors.h"
 #include "init.h"
 #include "ring.h"
 #include "ring_arg.h"
+#include "sys/eventfd.h"
+#include "sys/fd.h"
 
 namespace faultline {
 
@@ -91,7 +92,11 @@ class Reader : public Napi::ObjectWrap<Reader> {
     keep_table_ = Napi::Persistent(info[1].As<Napi::Object>());
     watched_.assign(table_size_, -1);
 
-    EpollWithEventfd fds = OpenEpollWithEventfd(env, 0, kControlTag);
+    sys::EpollWithEventfd fds;
+    const char* failed_call = "";
+    if (int rc = sys::OpenEpollWithEventfd(0, kControlTag, &fds, &failed_call); rc < 0) {
+      throw ErrnoError(env, failed_call, -rc);
+    }
     epoll_fd_ = fds.epoll_fd;
     control_fd_ = fds.event_fd;
     // A worker or process exit must never leave the thread running over
@@ -112,13 +117,12 @@ class Reader : public Napi::ObjectWrap<Reader> {
     Napi::Env env = info.Env();
     int fd = ArgFd(info, 0, "fd");
     if (stopped_) throw CodedError(env, "ERR_FAULTLINE_READER_STOPPED", "the reader is stopped: create a new Reader");
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0) throw ErrnoError(env, "fcntl(F_GETFL)", errno, "pass an open userfaultfd");
     // epoll on a blocking uffd reports POLLERR: the reader needs O_NONBLOCK,
     // which is a property of the open file, so set it here for fds received
     // from elsewhere (another process, a socket).
-    if ((flags & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-      throw ErrnoError(env, "fcntl(F_SETFL, O_NONBLOCK)", errno);
+    const char* failed_call = "";
+    if (int rc = sys::SetNonBlocking(fd, &failed_call); rc < 0) {
+      throw ErrnoError(env, failed_call, -rc, rc == -EBADF ? "pass an open userfaultfd" : "");
     }
     int64_t id;
     if (info.Length() > 1 && !info[1].IsUndefined()) {
@@ -209,8 +213,8 @@ class Reader : public Napi::ObjectWrap<Reader> {
     stop_.store(true);
     Signal();
     if (thread_.joinable()) thread_.join();
-    close(control_fd_);
-    close(epoll_fd_);
+    sys::CloseQuietly(control_fd_);
+    sys::CloseQuietly(epoll_fd_);
     control_fd_ = epoll_fd_ = -1;
   }
 
@@ -243,11 +247,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     return ticket;
   }
 
-  void Signal() {
-    uint64_t one = 1;
-    ssize_t r = write(control_fd_, &one, sizeof one);
-    (void)r;  // EAGAIN only when the counter is saturated: already signalled
-  }
+  void Signal() { sys::EventfdSignal(control_fd_); }
 
   // ------------------------------------------------------------ reader thread
 
@@ -275,9 +275,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
       bool full = false;
       for (int i = 0; i < n && !stop_.load(); i++) {
         if (events[i].data.u64 == kControlTag) {
-          uint64_t count;
-          ssize_t r = read(control_fd_, &count, sizeof count);
-          (void)r;
+          sys::EventfdTake(control_fd_);
           continue;
         }
         busy_.store(true);
@@ -354,14 +352,11 @@ class Reader : public Napi::ObjectWrap<Reader> {
     uint32_t free = ring_.FreeSlots();
     if (free == 0) return false;
     uint32_t want = std::min(kMaxRead, free);
-    ssize_t got;
-    do {
-      got = read(watched_[id], msgs_, want * sizeof(uffd_msg));
-    } while (got < 0 && errno == EINTR);
+    ssize_t got = sys::ReadRetryingEintr(watched_[id], msgs_, want * sizeof(uffd_msg));
     if (got < 0) {
       // EAGAIN: another wake-up raced us to it, or a fault was resolved
       // (woken) before we read it. Anything else: this uffd is unusable.
-      if (errno != EAGAIN) Unwatch(id, true);
+      if (got != -EAGAIN) Unwatch(id, true);
       return true;
     }
     if (got == 0) {
@@ -412,8 +407,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
         return;
       }
       child_id = static_cast<uint32_t>(claimed);
-      int flags = fcntl(child_fd, F_GETFL);
-      if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(child_fd, F_SETFL, flags | O_NONBLOCK);
+      sys::SetNonBlocking(child_fd);  // failing, the fd reports EPOLLERR and is dropped as a hangup
       Watch(child_id, child_fd);
     }
     size_t at = pending_.size();
@@ -457,9 +451,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     if (kick_fd_ < 0) return;
     int32_t pollers = ring_.pollers();
     if (pollers <= 0) return;
-    uint64_t count = std::min<uint32_t>(static_cast<uint32_t>(pollers), records);
-    ssize_t r = write(kick_fd_, &count, sizeof count);
-    (void)r;  // EAGAIN only when the counter is saturated: already kicked
+    sys::EventfdSignal(kick_fd_, std::min<uint32_t>(static_cast<uint32_t>(pollers), records));
     counters_.wakeups.fetch_add(1, std::memory_order_relaxed);
   }
 

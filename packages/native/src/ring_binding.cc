@@ -1,8 +1,6 @@
 // JS entry points of the C++ ring (ring.h): ringProduce, a multi-threaded
 // native producer for the stress test and the bench, and encodeUffdMsg, the
 // reader's uffd_msg -> record encoder exposed for the golden vectors.
-#include <time.h>
-
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -11,16 +9,11 @@
 #include "init.h"
 #include "ring.h"
 #include "ring_arg.h"
+#include "sys/clock.h"
 
 namespace faultline {
 
 namespace {
-
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // Runs the producer threads off the JS thread (on the libuv pool) and settles
 // the promise when all have pushed everything. Not on the fault path, so a
@@ -42,7 +35,7 @@ class ProduceWorker : public Napi::AsyncWorker {
     std::vector<std::thread> pool;
     bool closed = false;
     std::vector<char> closed_by(threads_, 0);
-    uint64_t start = NowNs();
+    uint64_t start = sys::MonotonicNs();
     for (uint32_t t = 0; t < threads_; t++) {
       pool.emplace_back([this, t, &stalls, &closed_by] {
         ring::RingView ring = ring_;
@@ -57,7 +50,7 @@ class ProduceWorker : public Napi::AsyncWorker {
       });
     }
     for (auto& th : pool) th.join();
-    elapsed_ns_ = NowNs() - start;
+    elapsed_ns_ = sys::MonotonicNs() - start;
     for (uint32_t t = 0; t < threads_; t++) {
       total_stalls_ += stalls[t];
       closed = closed || closed_by[t] != 0;

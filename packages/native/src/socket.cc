@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,6 +42,10 @@
 
 #include "errors.h"
 #include "init.h"
+#include "sys/clock.h"
+#include "sys/errno_name.h"
+#include "sys/eventfd.h"
+#include "sys/fd.h"
 
 namespace faultline {
 
@@ -63,20 +66,8 @@ constexpr int64_t kAcceptBackoffMs = 100;
 #define SO_PEERPIDFD 77
 #endif
 
-int64_t NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-const char* ErrnoCode(int err) {
-  const char* name = strerrorname_np(err);
-  return name != nullptr ? name : "EIO";
-}
-
-void CloseQuietly(int fd) {
-  if (fd >= 0) close(fd);
-}
+using sys::CloseQuietly;
+using sys::ErrnoName;
 
 // One event for JS: a received handshake ("message") or a connection turned
 // away ("rejected": code + message say why), or a server-level problem ("error").
@@ -352,11 +343,7 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
     return info.Env().Undefined();
   }
 
-  void Wake() {
-    uint64_t one = 1;
-    ssize_t w = write(wakeFd_, &one, sizeof(one));
-    (void)w;
-  }
+  void Wake() { sys::EventfdSignal(wakeFd_); }
 
   // ------------------------------------------------------------ server thread
 
@@ -405,7 +392,7 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
         if (err == ECONNABORTED || err == EPROTO) continue;  // that client gave up; next
         // EMFILE/ENFILE/ENOBUFS/ENOMEM: the connection stays queued; retry later.
         acceptPausedUntilMs_ = now + kAcceptBackoffMs;
-        ReportError(ErrnoCode(err),
+        ReportError(ErrnoName(err),
                     std::string("accept4 failed on ") + path_ + ": " + strerror(err) +
                         (err == EMFILE ? " (raise the open-files limit: ulimit -n)" : ""));
         return;
@@ -440,11 +427,8 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
-    ssize_t n;
-    do {
-      n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return -errno;
+    ssize_t n = sys::RecvmsgRetryingEintr(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) return n;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
       size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -481,7 +465,7 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
         Reject(p.fd, p.pidfd, p.id, &p.credentials, "ERR_FAULTLINE_SOCKET_DISCONNECTED",
                "the peer closed the connection before sending its handshake");
       } else {
-        Reject(p.fd, p.pidfd, p.id, &p.credentials, ErrnoCode(static_cast<int>(-n)),
+        Reject(p.fd, p.pidfd, p.id, &p.credentials, ErrnoName(static_cast<int>(-n)),
                std::string("reading the handshake failed: ") + strerror(static_cast<int>(-n)));
       }
       return true;
@@ -532,7 +516,7 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
   void Run() {
     std::vector<pollfd> pfds;
     while (true) {
-      int64_t now = NowMs();
+      int64_t now = sys::MonotonicMs();
       // Handshakes past their deadline.
       for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->deadlineMs <= now) {
@@ -563,18 +547,16 @@ class UnixServer : public Napi::ObjectWrap<UnixServer> {
       if (ready < 0) {
         if (errno == EINTR) continue;
         int err = errno;
-        ReportError(ErrnoCode(err), std::string("poll failed: ") + strerror(err) + "; the server stopped accepting");
+        ReportError(ErrnoName(err), std::string("poll failed: ") + strerror(err) + "; the server stopped accepting");
         return;
       }
       if (pfds[0].revents != 0) {
-        uint64_t count;
-        ssize_t r = read(wakeFd_, &count, sizeof(count));
-        (void)r;
+        sys::EventfdTake(wakeFd_);
         if (stopping_.load()) return;  // close(): Stop() cleans up
         ApplyUnwatchRequests();
         continue;  // the index layout of pfds may have changed
       }
-      now = NowMs();
+      now = sys::MonotonicMs();
       // Watched peers that exited (a pidfd polls readable when its process exits).
       size_t watchBase = 2 + pending_.size();
       std::vector<WatchedPeer> alive;

@@ -20,6 +20,7 @@
 #include "args.h"
 #include "errors.h"
 #include "init.h"
+#include "sys/fd.h"
 #include "uffd_constants.h"
 
 namespace faultline {
@@ -99,7 +100,7 @@ int OpenUffd(int flags, int* syscallErr, int* deviceErr) {
   // The device only hands out uffds; the new fd does not depend on it staying open.
   fd = ioctl(dev, USERFAULTFD_IOC_NEW, flags);
   *deviceErr = fd < 0 ? errno : 0;
-  close(dev);
+  sys::CloseQuietly(dev);
   return fd;
 }
 
@@ -154,7 +155,7 @@ bool OfferedFeatures(uint64_t* features) {
   if (fd < 0) return false;
   uffdio_api api;
   bool ok = ProbeOffered(fd, &api);
-  close(fd);
+  sys::CloseQuietly(fd);
   *features = api.features;
   return ok;
 }
@@ -220,7 +221,7 @@ Napi::Value UffdProbe(const Napi::CallbackInfo& info) {
   uffdio_api api;
   bool ok = ProbeOffered(fd, &api);
   int err = errno;
-  close(fd);
+  sys::CloseQuietly(fd);
   if (!ok) throw ErrnoError(info.Env(), "ioctl(UFFDIO_API)", err);
   return ApiResult(info.Env(), api);
 }
