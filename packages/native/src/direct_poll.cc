@@ -38,7 +38,7 @@
 #include "init.h"
 #include "ring.h"
 #include "sys/eventfd.h"
-#include "sys/fd.h"
+#include "uffd_read.h"
 
 namespace faultline {
 
@@ -135,10 +135,9 @@ Napi::Value Pull(const Napi::CallbackInfo& info) {
     uint32_t room = (max_records - count) / ring::kMaxMessageRecords;
     uint32_t want = std::min(kMaxPull, room);
     if (want == 0) break;
-    ssize_t got = sys::ReadRetryingEintr(fd, msgs, want * sizeof(uffd_msg));
-    if (got <= 0) continue;  // -EAGAIN: the reader thread read it first
-    uint32_t m = static_cast<uint32_t>(got) / sizeof(uffd_msg);
-    for (uint32_t k = 0; k < m; k++) {
+    int m = ReadUffdMsgs(fd, msgs, want);
+    if (m <= 0) continue;  // -EAGAIN: the reader thread read it first
+    for (int k = 0; k < m; k++) {
       count += ring::EncodeUffdMsg(msgs[k], static_cast<uint32_t>(id), records + count * ring::kRecordWords);
     }
   }

@@ -33,6 +33,7 @@
 #include "ring_arg.h"
 #include "sys/eventfd.h"
 #include "sys/fd.h"
+#include "uffd_read.h"
 
 namespace faultline {
 
@@ -352,18 +353,13 @@ class Reader : public Napi::ObjectWrap<Reader> {
     uint32_t free = ring_.FreeSlots();
     if (free == 0) return false;
     uint32_t want = std::min(kMaxRead, free);
-    ssize_t got = sys::ReadRetryingEintr(watched_[id], msgs_, want * sizeof(uffd_msg));
-    if (got < 0) {
-      // EAGAIN: another wake-up raced us to it, or a fault was resolved
-      // (woken) before we read it. Anything else: this uffd is unusable.
-      if (got != -EAGAIN) Unwatch(id, true);
+    int got = ReadUffdMsgs(watched_[id], msgs_, want);
+    if (got == -EAGAIN) return true;  // another wake-up raced us to it, or the fault was resolved first
+    if (got <= 0) {
+      Unwatch(id, true);  // end of file or an error: this uffd is unusable
       return true;
     }
-    if (got == 0) {
-      Unwatch(id, true);
-      return true;
-    }
-    uint32_t count = static_cast<uint32_t>(got) / sizeof(uffd_msg);
+    uint32_t count = static_cast<uint32_t>(got);
     counters_.reads.fetch_add(1, std::memory_order_relaxed);
     counters_.messages.fetch_add(count, std::memory_order_relaxed);
     for (uint32_t i = 0; i < count; i++) {
