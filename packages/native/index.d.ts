@@ -211,7 +211,7 @@ export declare function ringProduce(ring: Int32Array, threads: number, perThread
  */
 export declare function encodeUffdMsg(msg: Uint8Array, uffdId: number, forkChildId?: number): Uint32Array;
 
-// ---------------------------------------------------------------- reader.cc
+// ---------------------------------------------------------------- reader/ (reader_engine.cc, reader_binding.cc)
 
 export interface ReaderStats {
   /** uffd_msg records read from the kernel. */

@@ -40,7 +40,7 @@ inline constexpr int kPollers = 50;
 inline constexpr int kStalls = 56;
 inline constexpr int kWakeups = 57;
 // Event messages consumers have applied (to the region table); the reader
-// publishes nothing after an event until this catches up (reader.cc).
+// publishes nothing after an event until this catches up (reader/reader_engine.cc).
 inline constexpr int kEventsApplied = 58;
 
 inline constexpr int32_t kRingMagic = 0x47524c46;
