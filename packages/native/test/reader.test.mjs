@@ -259,6 +259,39 @@ test('events: REMOVE, REMAP (+UNMAP of the old range), FORK (child uffd in the t
   }
 });
 
+test('a fork right after add() never deadlocks with the reader thread (it must not malloc while fork holds the locks)', () => {
+  // glibc's fork holds every malloc lock while the kernel waits for the reader
+  // to read the FORK event: a reader that allocates at that moment (its first
+  // command, its first batch) waits forever. In a child, so a hang is a
+  // timeout here; each round is a fresh reader thread, where the race was.
+  const script = `
+    import { spawnSync } from 'node:child_process';
+    import { createRequire } from 'node:module';
+    import { FaultRing } from ${JSON.stringify(new URL('../../core/dist/ring/index.js', import.meta.url).href)};
+    const native = createRequire(import.meta.url)(${JSON.stringify(addon)});
+    const C = native.constants;
+    const PAGE = native.pageSize();
+    for (let round = 0; round < 60; round++) {
+      const fd = native.uffdCreate();
+      native.uffdApi(fd, C.UFFD_FEATURE_EVENT_FORK);
+      const map = native.mapAnonymous(PAGE);
+      native.uffdRegister(fd, map.address, PAGE, C.UFFDIO_REGISTER_MODE_MISSING);
+      const ring = FaultRing.create(4);
+      const table = new Int32Array(new SharedArrayBuffer(8)).fill(-1);
+      const reader = new native.Reader(ring.i32, table);
+      reader.add(fd);
+      if (spawnSync('/bin/true').status !== 0) throw new Error('fork failed');
+      Atomics.add(ring.i32, 58, 1); // release the event barrier
+      reader.stop();
+      native.closeFd(table[1]);
+      native.closeFd(fd);
+    }
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+  assert.equal(child.signal, null, 'the forking thread and the reader deadlocked (killed after 30 s)');
+  assert.equal(child.status, 0, child.stderr);
+});
+
 test('add(fd, id) serves a slot the caller claimed; a wrong claim is refused', async () => {
   const { fd, map } = session(0, 1);
   const ring = FaultRing.create(4);

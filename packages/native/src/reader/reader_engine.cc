@@ -19,7 +19,13 @@ constexpr uint64_t kControlTag = ~uint64_t{0};  // epoll data of the eventfd
 }  // namespace
 
 ReaderEngine::ReaderEngine(ring::RingView ring, int32_t* table, uint32_t table_size, int kick_fd)
-    : ring_(ring), table_(table), table_size_(table_size), kick_fd_(kick_fd), watched_(table_size, -1) {}
+    : ring_(ring), table_(table), table_size_(table_size), kick_fd_(kick_fd), watched_(table_size, -1) {
+  // The pending batch holds at most one read(2) worth of records (ReadUffd
+  // reads only with nothing pending): reserve it so the thread never grows it.
+  pending_.reserve(size_t{kMaxRead} * ring::kMaxMessageRecords * ring::kRecordWords);
+  commands_.reserve(16);
+  applying_.reserve(16);
+}
 
 ReaderEngine::~ReaderEngine() { Stop(); }
 
@@ -209,20 +215,22 @@ void ReaderEngine::CountStall() {
 }
 
 void ReaderEngine::ApplyCommands() {
-  std::deque<Command> todo;
   uint64_t ticket;
   {
+    // A swap, not a copy: the two vectors trade buffers, nothing is allocated
+    // here (the owning thread's push_back is where capacity grows).
     std::lock_guard<std::mutex> lock(mutex_);
-    todo.swap(commands_);
+    applying_.swap(commands_);
     ticket = posted_;
   }
-  for (const Command& c : todo) {
+  for (const Command& c : applying_) {
     if (c.kind == Command::kAdd) {
       Watch(c.id, c.fd);
     } else {
       Unwatch(c.id, false);
     }
   }
+  applying_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
   applied_ = ticket;
   applied_cv_.notify_all();

@@ -14,6 +14,12 @@
 //   Remove post commands through the eventfd; Remove waits until the reader
 //   has applied it, so after it returns the fd may be closed safely.
 //
+// - The reader thread never allocates once started. A fork(2) in this process
+//   holds every malloc lock until the reader has read its FORK event (the
+//   kernel parks the forking thread until then), so a reader blocked in
+//   malloc at that moment would wait for a thread that waits for it. Every
+//   buffer it uses is sized in the constructor.
+//
 // Threads: the constructor, Start, Add, Remove, Idle, Stats and Stop are
 // called from one owning thread (the JS thread); everything else runs on the
 // reader thread.
@@ -23,7 +29,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -135,15 +140,16 @@ class ReaderEngine {
   // Shared between the owning thread and the reader thread.
   std::mutex mutex_;
   std::condition_variable applied_cv_;
-  std::deque<Command> commands_;
+  std::vector<Command> commands_;  // posted, not yet taken by the reader thread
   uint64_t posted_ = 0;
   uint64_t applied_ = 0;
   bool thread_done_ = false;
 
   // Reader thread only.
   static constexpr uint32_t kMaxRead = 64;  // uffd_msg per read(2)
+  std::vector<Command> applying_;           // swapped with commands_: capacity kept, no allocation
   std::vector<int> watched_;                // fd per uffd id while watched, else -1
-  std::vector<uint32_t> pending_;
+  std::vector<uint32_t> pending_;           // capacity for one full read(2), reserved up front
   uint32_t pending_head_ = 0;
   uint32_t pending_records_ = 0;
   uint32_t events_published_ = 0;  // event messages published
