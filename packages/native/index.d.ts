@@ -226,14 +226,18 @@ export interface ReaderStats {
   hangups: number;
   /** Messages with an event code the ring format does not know (skipped). */
   unknownEvents: number;
-  /** FORK children that could not be served because the uffd table was full (their uffd was closed). */
+  /**
+   * FORK children that could not be served because the uffd table was full. Each was published as a FORK
+   * record flagged UNSERVED (0x01) whose arg is the child uffd's fd, left open for the consumer to close.
+   */
   forksRefused: number;
 }
 /**
  * The reader thread of one FaultHandler: epoll over every uffd added, reads
  * many uffd_msg per read(2), encodes them as ring records (docs/ring.md),
  * publishes and wakes parked consumers. On a FORK event it adds the child's
- * uffd itself (new id announced in the FORK record).
+ * uffd itself (new id announced in the FORK record); with no id free it hands
+ * the child's fd to the consumer instead (flag UNSERVED, docs/ring.md §2).
  */
 export declare class Reader {
   /**

@@ -60,6 +60,12 @@ inline constexpr uint32_t kKindUnmap = 0x16;
 inline constexpr uint32_t kKindCont = 0x7f;
 inline constexpr uint32_t kMaxUffdId = 4095;
 
+// FORK flag: no uffd id was free for the child, so the reader does not serve
+// it; the record's arg is the child uffd's fd number (an fd of the reader's
+// process) instead of an id, and closing that fd is the consumer's job
+// (docs/ring.md §2, §7).
+inline constexpr uint32_t kForkFlagUnserved = 0x01;
+
 inline constexpr size_t RecordsOffset(uint32_t capacity) { return (kHeaderBytes + 4 * size_t{capacity} + 15) & ~size_t{15}; }
 inline constexpr size_t ByteLength(uint32_t capacity) { return RecordsOffset(capacity) + 16 * size_t{capacity}; }
 
@@ -67,6 +73,8 @@ inline constexpr size_t ByteLength(uint32_t capacity) { return RecordsOffset(cap
 inline constexpr uint32_t TypeWord(uint32_t kind, uint32_t flags, uint32_t cont, uint32_t uffd_id) {
   return (kind & 0xff) | ((flags & 0xff) << 8) | ((cont & 0xf) << 16) | ((uffd_id & 0xfff) << 20);
 }
+inline constexpr uint32_t RecordKind(uint32_t w0) { return w0 & 0xff; }
+inline constexpr uint32_t RecordFlags(uint32_t w0) { return (w0 >> 8) & 0xff; }
 inline constexpr uint32_t MessageRecords(uint32_t w0) { return 1 + ((w0 >> 16) & 0xf); }
 
 inline void PutRecord(uint32_t* out, uint32_t w0, uint32_t w1, uint64_t arg) {
@@ -76,11 +84,18 @@ inline void PutRecord(uint32_t* out, uint32_t w0, uint32_t w1, uint64_t arg) {
   out[3] = static_cast<uint32_t>(arg >> 32);
 }
 
+// What a FORK record says about the child's uffd: the uffd id the reader gave
+// its fd, or with kForkFlagUnserved the fd itself.
+struct ForkChild {
+  uint32_t arg = 0;
+  uint32_t flags = 0;
+};
+
 // Encodes one kernel uffd_msg as ring records into `out` (room for
 // kMaxMessageRecords * 4 words). Returns the record count; 0 for an event this
-// format does not know. For FORK the caller passes the uffd id it gave the
-// child's fd (`fork_child_id`): the record carries that id, not the fd.
-inline uint32_t EncodeUffdMsg(const uffd_msg& msg, uint32_t uffd_id, uint32_t* out, uint32_t fork_child_id = 0) {
+// format does not know. For FORK the caller says what the record carries about
+// the child (`fork_child`), never the kernel's fd as such.
+inline uint32_t EncodeUffdMsg(const uffd_msg& msg, uint32_t uffd_id, uint32_t* out, ForkChild fork_child = {}) {
   auto head = [&](uint32_t kind, uint32_t flags, uint32_t cont, uint32_t tid, uint64_t arg) {
     PutRecord(out, TypeWord(kind, flags, cont, uffd_id), tid, arg);
   };
@@ -93,7 +108,7 @@ inline uint32_t EncodeUffdMsg(const uffd_msg& msg, uint32_t uffd_id, uint32_t* o
            msg.arg.pagefault.address);
       return 1;
     case UFFD_EVENT_FORK:
-      head(kKindFork, 0, 0, 0, fork_child_id);
+      head(kKindFork, fork_child.flags, 0, 0, fork_child.arg);
       return 1;
     case UFFD_EVENT_REMAP:
       head(kKindRemap, 0, 2, 0, msg.arg.remap.from);

@@ -109,7 +109,7 @@ Napi::Value EncodeUffdMsgJs(const Napi::CallbackInfo& info) {
   uffd_msg msg;
   std::memcpy(&msg, info[0].As<Napi::Uint8Array>().Data(), sizeof msg);
   uint32_t words[ring::kMaxMessageRecords * ring::kRecordWords];
-  uint32_t n = ring::EncodeUffdMsg(msg, static_cast<uint32_t>(uffd_id), words, static_cast<uint32_t>(child_id));
+  uint32_t n = ring::EncodeUffdMsg(msg, static_cast<uint32_t>(uffd_id), words, {static_cast<uint32_t>(child_id), 0});
   Napi::Uint32Array out = Napi::Uint32Array::New(env, n * ring::kRecordWords);
   std::memcpy(out.Data(), words, n * ring::kRecordWords * sizeof(uint32_t));
   return out;

@@ -259,6 +259,68 @@ test('events: REMOVE, REMAP (+UNMAP of the old range), FORK (child uffd in the t
   }
 });
 
+test('FORK with no uffd id free: published unserved (flags 0x01, arg = the child fd), the fd left open for the consumer', async () => {
+  const { fd, map } = session(C.UFFD_FEATURE_EVENT_FORK, 1);
+  const ring = FaultRing.create(4);
+  const table = newTable(1);
+  const reader = new native.Reader(ring.i32, table);
+  let childFd = -1;
+  try {
+    assert.equal(reader.add(fd), 0, 'the only id is taken');
+    // Returns once the reader has read the FORK (the kernel waits for that).
+    assert.equal(spawnSync('/bin/true').status, 0);
+    assert.equal(ring.waitForWork(100, 5000), 'ready');
+    const out = new Uint32Array(4);
+    assert.equal(ring.take(out, 1), 1);
+    const w0 = out[0];
+    assert.equal(w0 & 0xff, 0x13, 'a FORK record');
+    assert.equal((w0 >>> 8) & 0xff, 0x01, 'flagged FORK_FLAG_UNSERVED');
+    assert.equal((w0 >>> 16) & 0xf, 0, 'no continuation');
+    assert.equal(w0 >>> 20, 0, 'seen on uffd 0');
+    childFd = out[2];
+    assert.equal(out[3], 0);
+    assert.notEqual(childFd, fd);
+    assert.equal(readlinkSync(`/proc/self/fd/${childFd}`), 'anon_inode:[userfaultfd]', 'arg is an open uffd of this process');
+    assert.deepEqual([...table], [fd], 'no table entry was taken for the child');
+    assert.equal(reader.stats().forksRefused, 1);
+    assert.equal(map.length, PAGE);
+    Atomics.add(ring.i32, 58, 1); // applied: releases the reader's event barrier
+  } finally {
+    reader.stop();
+    native.closeFd(fd);
+    if (childFd >= 0) native.closeFd(childFd);
+  }
+});
+
+test('an unserved FORK that can no longer be published (ring closed) has its fd closed by the reader', async () => {
+  const { fd, map } = session(C.UFFD_FEATURE_EVENT_FORK, 1);
+  const ring = FaultRing.create(4);
+  const reader = new native.Reader(ring.i32, newTable(1));
+  const uffds = () => readdirSync('/proc/self/fd').filter((f) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${f}`) === 'anon_inode:[userfaultfd]';
+    } catch {
+      return false;
+    }
+  }).length;
+  try {
+    assert.equal(reader.add(fd), 0);
+    const before = uffds();
+    ring.close(); // the handler is shutting down: nothing will consume the record
+    assert.equal(spawnSync('/bin/true').status, 0);
+    const deadline = Date.now() + 5000;
+    while (reader.stats().forksRefused === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(reader.stats().forksRefused, 1);
+    while (uffds() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(uffds(), before, "the child's uffd was closed, not leaked");
+    assert.equal(ring.stats().enqueued, 0, 'nothing was published to the closed ring');
+    assert.equal(map.length, PAGE);
+  } finally {
+    reader.stop();
+    native.closeFd(fd);
+  }
+});
+
 test('a fork right after add() never deadlocks with the reader thread (it must not malloc while fork holds the locks)', () => {
   // glibc's fork holds every malloc lock while the kernel waits for the reader
   // to read the FORK event: a reader that allocates at that moment (its first

@@ -126,6 +126,7 @@ void ReaderEngine::Stop() {
     Signal();
     thread_.join();
   }
+  DiscardPending();  // the thread is gone: nobody will publish what it held
   sys::CloseQuietly(control_fd_);
   sys::CloseQuietly(epoll_fd_);
   control_fd_ = epoll_fd_ = -1;
@@ -301,24 +302,26 @@ void ReaderEngine::PublishEventBarrier() {
 
 // Appends the records of one message to the pending batch.
 void ReaderEngine::Encode(uint32_t id, const uffd_msg& msg) {
-  uint32_t child_id = 0;
+  ring::ForkChild fork_child;
   if (msg.event == UFFD_EVENT_FORK) {
+    // The kernel installed the child's uffd in our fd table. Serving it needs
+    // a uffd id; without one, what to do with the child (close its uffd, say
+    // so) is the consumer's decision: the record hands it the fd, and the
+    // fd stays open until the consumer closes it.
     int child_fd = static_cast<int>(msg.arg.fork.ufd);
     int64_t claimed = ClaimId(child_fd);
     if (claimed < 0) {
-      // No id left: we cannot serve the child. Closing its uffd makes the
-      // child's registered ranges fall back to ordinary memory.
-      sys::CloseQuietly(child_fd);
+      fork_child = {static_cast<uint32_t>(child_fd), ring::kForkFlagUnserved};
       forks_refused_.fetch_add(1, std::memory_order_relaxed);
-      return;
+    } else {
+      fork_child = {static_cast<uint32_t>(claimed), 0};
+      sys::SetNonBlocking(child_fd);  // failing, the fd reports EPOLLERR and is dropped as a hangup
+      Watch(static_cast<uint32_t>(claimed), child_fd);
     }
-    child_id = static_cast<uint32_t>(claimed);
-    sys::SetNonBlocking(child_fd);  // failing, the fd reports EPOLLERR and is dropped as a hangup
-    Watch(child_id, child_fd);
   }
   size_t at = pending_.size();
   pending_.resize(at + ring::kMaxMessageRecords * ring::kRecordWords);
-  uint32_t n = ring::EncodeUffdMsg(msg, id, pending_.data() + at, child_id);
+  uint32_t n = ring::EncodeUffdMsg(msg, id, pending_.data() + at, fork_child);
   pending_.resize(at + n * ring::kRecordWords);
   pending_records_ += n;
   if (n == 0) unknown_events_.fetch_add(1, std::memory_order_relaxed);
@@ -343,12 +346,26 @@ bool ReaderEngine::FlushPending() {
   if (ring_.closed()) {
     // Closed with records in hand: the handler is shutting down and
     // resolves or fails what is still queued itself; nothing will consume.
-    pending_.clear();
-    pending_head_ = 0;
-    pending_records_ = 0;
+    DiscardPending();
     return true;
   }
   return false;
+}
+
+// Drops the unpublished records. An unserved FORK among them carries the only
+// reference anyone has to the child's uffd fd: no consumer will close it, so
+// close it here (the child's registered ranges become ordinary memory).
+void ReaderEngine::DiscardPending() {
+  const uint32_t* words = pending_.data() + pending_head_ * ring::kRecordWords;
+  for (uint32_t i = 0; i < pending_records_; i += ring::MessageRecords(words[i * ring::kRecordWords])) {
+    const uint32_t* record = words + i * ring::kRecordWords;
+    if (ring::RecordKind(record[0]) == ring::kKindFork && (ring::RecordFlags(record[0]) & ring::kForkFlagUnserved) != 0) {
+      sys::CloseQuietly(static_cast<int>(record[2]));  // arg: the child's fd
+    }
+  }
+  pending_.clear();
+  pending_head_ = 0;
+  pending_records_ = 0;
 }
 
 // Workers parked in the direct poll set do not sleep on the ring's futex:

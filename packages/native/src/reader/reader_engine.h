@@ -45,7 +45,7 @@ struct ReaderStats {
   uint64_t wakeups = 0;         // consumer wake-ups (futex or kick)
   uint64_t hangups = 0;         // uffds dropped as unusable
   uint64_t unknown_events = 0;  // messages the ring format does not know (skipped)
-  uint64_t forks_refused = 0;   // FORK children no uffd id was free for
+  uint64_t forks_refused = 0;   // FORK children no uffd id was free for (published as unserved)
 };
 
 struct ReaderAddResult {
@@ -101,8 +101,10 @@ class ReaderEngine {
   static constexpr int64_t kTableFull = -1;
   static constexpr int64_t kAlreadyInTable = -2;
 
-  // Owning thread.
+  // Both threads (add() and FORK children claim ids).
   int64_t ClaimId(int fd);
+
+  // Owning thread.
   uint64_t Post(Command command);
   void Signal();
 
@@ -116,6 +118,7 @@ class ReaderEngine {
   void PublishEventBarrier();
   void Encode(uint32_t id, const uffd_msg& msg);
   bool FlushPending();
+  void DiscardPending();
   void KickPollers(uint32_t records);
 
   ring::RingView ring_;
