@@ -146,6 +146,8 @@ export declare function uffdMove(fd: number, dst: number, src: number, length: n
 export declare function uffdRead(fd: number, out: Uint8Array): number;
 /** close(2). Throws on EBADF. */
 export declare function closeFd(fd: number): void;
+/** True when `fd` is a userfaultfd (its /proc/self/fd link is "anon_inode:[userfaultfd]"). Works on fds received from other processes. Throws EBADF for a closed fd. */
+export declare function isUserfaultfd(fd: number): boolean;
 
 // ---------------------------------------------------------------- memory.cc
 
@@ -380,8 +382,6 @@ export declare class UnixServer {
   ref(): this;
   unref(): this;
 }
-/** True when `fd` is a userfaultfd (its /proc/self/fd link is "anon_inode:[userfaultfd]"). Throws EBADF for a closed fd. */
-export declare function isUserfaultfd(fd: number): boolean;
 
 // ---------------------------------------------------------------- direct_poll.cc
 /**

@@ -1,6 +1,5 @@
 // Unix stream socket server for handshakes that carry file descriptors
-// (SCM_RIGHTS), which Node's `net` cannot receive, plus the userfaultfd check
-// a handler runs on a received fd.
+// (SCM_RIGHTS), which Node's `net` cannot receive.
 //
 // Shape: one native thread per server runs poll(2) over the listening socket,
 // a wake-up eventfd and every connection still in its handshake. A connection
@@ -647,26 +646,10 @@ void DeliverToJs(Napi::Env env, Napi::Function callback, UnixServer* server, Del
   }
 }
 
-// isUserfaultfd(fd): true when `fd` is a userfaultfd of any process (the
-// anon inode's /proc link reads "anon_inode:[userfaultfd]").
-Napi::Value IsUserfaultfd(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = ArgFd(info, 0, "fd");
-  struct stat st{};
-  if (fstat(fd, &st) != 0) throw ErrnoError(env, "fstat", errno);
-  char link[64];
-  std::string procPath = "/proc/self/fd/" + std::to_string(fd);
-  ssize_t n = readlink(procPath.c_str(), link, sizeof(link) - 1);
-  if (n < 0) throw ErrnoError(env, "readlink", errno, "is /proc mounted?");
-  link[n] = '\0';
-  return Napi::Boolean::New(env, strcmp(link, "anon_inode:[userfaultfd]") == 0);
-}
-
 }  // namespace
 
 void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("UnixServer", UnixServer::Define(env));
-  exports.Set("isUserfaultfd", Napi::Function::New(env, IsUserfaultfd, "isUserfaultfd"));
 }
 
 }  // namespace faultline

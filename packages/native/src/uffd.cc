@@ -1,7 +1,8 @@
 // userfaultfd fds and ioctls, one binding per kernel operation, no policy.
 //
 // Two kinds of calls live here:
-// - setup (create, api, probe, register, unregister, read, close): rare, they
+// - setup (create, api, probe, register, unregister, read, close, and
+//   isUserfaultfd on an fd received from elsewhere): rare, they
 //   throw Node-shaped errors with a hint that says how to fix the problem;
 // - installs (copy, zeropage, wake, writeprotect, continue, poison, move): the
 //   fault path. They never throw for a kernel outcome: they return bytes done,
@@ -10,11 +11,13 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "args.h"
@@ -277,6 +280,21 @@ Napi::Value UffdRead(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(n / sizeof(uffd_msg)));
 }
 
+// isUserfaultfd(fd): true when `fd` is a userfaultfd of any process (the
+// anon inode's /proc link reads "anon_inode:[userfaultfd]").
+Napi::Value IsUserfaultfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0, "fd");
+  struct stat st{};
+  if (fstat(fd, &st) != 0) throw ErrnoError(env, "fstat", errno);
+  char link[64];
+  std::string procPath = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = readlink(procPath.c_str(), link, sizeof(link) - 1);
+  if (n < 0) throw ErrnoError(env, "readlink", errno, "is /proc mounted?");
+  link[n] = '\0';
+  return Napi::Boolean::New(env, strcmp(link, "anon_inode:[userfaultfd]") == 0);
+}
+
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0, "fd");
   // On Linux the fd is released even when close() reports EINTR: never retry.
@@ -433,6 +451,7 @@ void InitUffd(Napi::Env env, Napi::Object exports) {
   add("uffdMove", AddressInstall<uffdio_move, UFFDIO_MOVE, &uffdio_move::move>);
   add("uffdRead", UffdRead);
   add("closeFd", CloseFd);
+  add("isUserfaultfd", IsUserfaultfd);
 }
 
 }  // namespace faultline

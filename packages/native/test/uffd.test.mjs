@@ -180,6 +180,20 @@ test('bad arguments throw TypeError, closed fds throw EBADF', () => {
   }
 });
 
+test('isUserfaultfd: true for a uffd, false for another fd, EBADF for a closed one', () => {
+  const fd = native.uffdCreate();
+  const memfd = native.memfdCreate('not-a-uffd', PAGE);
+  try {
+    assert.equal(native.isUserfaultfd(fd), true);
+    assert.equal(native.isUserfaultfd(memfd), false);
+  } finally {
+    native.closeFd(fd);
+    native.closeFd(memfd);
+  }
+  assert.throws(() => native.isUserfaultfd(fd), (err) => err.code === 'EBADF' && err.syscall === 'fstat');
+  assert.throws(() => native.isUserfaultfd(-1), TypeError);
+});
+
 test('register reports the range ioctls; unaligned ranges are EINVAL with a hint', async () => {
   await session({ pages: 1 }, async ({ fd, map, ioctls }) => {
     for (const name of ['COPY', 'ZEROPAGE', 'WAKE', 'POISON', 'MOVE']) {
