@@ -195,24 +195,6 @@ export declare function futexWait(array: Int32Array, index: number, expected: nu
 /** FUTEX_WAKE_PRIVATE: wakes up to `count` waiters on `array[index]`; returns how many woke. */
 export declare function futexWake(array: Int32Array, index: number, count: number): number;
 
-// ---------------------------------------------------------------- ring_binding.cc
-
-/**
- * Test/bench producer: starts `threads` native threads that each push
- * `perThread` single-record messages into the ring laid out in `ring`
- * (see docs/ring.md) — record i of thread t: type word kind=FAULT, uffd id = t,
- * arg = i (so consumers can check exactly-once and per-producer order).
- * Returns when all are pushed; `{ stalls }` counts full-ring waits.
- */
-export declare function ringProduce(ring: Int32Array, threads: number, perThread: number): Promise<{ stalls: number; elapsedNs: number }>;
-/**
- * Encodes one kernel uffd_msg (32 bytes) into ring records as the reader does;
- * returns the records' words (4 uint32 each; empty for an unknown event). For
- * golden vectors. A FORK record carries the uffd id the reader gave the child's
- * uffd, passed here as `forkChildId` (default 0), not the kernel's fd.
- */
-export declare function encodeUffdMsg(msg: Uint8Array, uffdId: number, forkChildId?: number): Uint32Array;
-
 // ---------------------------------------------------------------- reader/ (reader_engine.cc, reader_binding.cc)
 
 export interface ReaderStats {
@@ -270,33 +252,6 @@ export declare class Reader {
   /** Stops and joins the thread (closes its epoll/eventfd, never the uffds). Idempotent. Also run by the environment's cleanup hook. */
   stop(): void;
 }
-
-// ---------------------------------------------------------------- toucher.cc
-
-export interface TouchOptions {
-  /** Page size in bytes (default pageSize()). */
-  pageSize?: number;
-  /** 'sequential' or 'random' (a seeded permutation: each page once). */
-  order?: 'sequential' | 'random';
-  /** Faulting threads; pages are split between them. Default 1. */
-  threads?: number;
-  /** Write instead of read (a write fault). Default false. */
-  write?: boolean;
-  seed?: number;
-  /** Record a per-fault latency sample for every page touched. Default true. */
-  latencies?: boolean;
-}
-export interface TouchResult {
-  elapsedNs: number;
-  pages: number;
-  /** Per-fault latency percentiles in ns (from the touching threads' clocks). */
-  p50Ns: number;
-  p99Ns: number;
-  /** XOR-fold of the first 8 bytes of each page read, so the work is not optimised away and content can be checked. */
-  checksum: bigint;
-}
-/** Native faulting threads touching one byte per page of [address, address+length). Resolves when all are done. */
-export declare function touchPages(address: number, length: number, options?: TouchOptions): Promise<TouchResult>;
 
 // ---------------------------------------------------------------- socket.cc
 // Unix stream sockets for handshakes that carry fds (SCM_RIGHTS), which Node's

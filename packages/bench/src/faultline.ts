@@ -3,6 +3,7 @@
 // share warm handlers instead of paying a Piscina start-up per round.
 import { FaultHandler, resolvers, type Region, type ResolverSpec } from '@faultline/core';
 import native from '@faultline/native';
+import testing from '@faultline/native/testing';
 
 export type Content = 'pattern' | 'zero' | 'file';
 
@@ -45,7 +46,7 @@ export class HandlerPool {
     const handler = await FaultHandler.create({ workers, ...this.tuning });
     // Warm the workers' resolver code and the reader before anything is timed.
     const region = await handler.map({ size: 1 << 20, resolver: resolvers.zero(), name: 'bench-warmup' });
-    await native.touchPages(region.address, region.size, { threads: 1, latencies: false });
+    await testing.touchPages(region.address, region.size, { threads: 1, latencies: false });
     await releaseRegion(region);
     this.handlerRssKb.set(workers, Math.round((process.memoryUsage.rss() - before) / 1024));
     return handler;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
-import native from '@faultline/native';
+import testing from '@faultline/native/testing';
 
 import { FaultRing } from '../dist/ring/index.js';
 
@@ -66,7 +66,7 @@ test('native producer threads -> TS consumers, exactly once and in order', { tim
   const producers = 4;
   const count = 40000;
   const consumers = Array.from({ length: 2 }, () => run({ role: 'consumer', sab: ring.sab, producers, count, maxTake: 64 }));
-  const { stalls, elapsedNs } = await native.ringProduce(ring.i32, producers, count);
+  const { stalls, elapsedNs } = await testing.ringProduce(ring.i32, producers, count);
   ring.close();
   const results = await Promise.all(consumers);
   checkExactlyOnce(results, producers, count);
@@ -78,9 +78,9 @@ test('native producer threads -> TS consumers, exactly once and in order', { tim
 });
 
 test('ringProduce validates its ring and refuses a closed one', async () => {
-  await assert.rejects(async () => native.ringProduce(new Int32Array(new SharedArrayBuffer(1024)), 1, 1), { code: 'ERR_FAULTLINE_RING_INVALID' });
-  assert.throws(() => native.ringProduce(new Uint32Array(4), 1, 1), TypeError);
+  await assert.rejects(async () => testing.ringProduce(new Int32Array(new SharedArrayBuffer(1024)), 1, 1), { code: 'ERR_FAULTLINE_RING_INVALID' });
+  assert.throws(() => testing.ringProduce(new Uint32Array(4), 1, 1), TypeError);
   const ring = FaultRing.create(4);
   ring.close();
-  await assert.rejects(native.ringProduce(ring.i32, 1, 10), { code: 'ERR_FAULTLINE_RING_CLOSED' });
+  await assert.rejects(testing.ringProduce(ring.i32, 1, 10), { code: 'ERR_FAULTLINE_RING_CLOSED' });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import native from '@faultline/native';
+import testing from '@faultline/native/testing';
 
 import {
   FaultRing,
@@ -64,7 +64,7 @@ for (const v of vectors.messages) {
   });
 
   test(`native encodeUffdMsg: ${v.name}`, () => {
-    const out = native.encodeUffdMsg(bytesOf(v.uffdMsg), v.uffdId, v.forkChildId);
+    const out = testing.encodeUffdMsg(bytesOf(v.uffdMsg), v.uffdId, v.forkChildId);
     assert.ok(out instanceof Uint32Array);
     assert.deepEqual(out, expected);
   });
@@ -72,13 +72,13 @@ for (const v of vectors.messages) {
 
 test('native encodeUffdMsg: unknown events encode to no records', () => {
   for (const v of vectors.unknownEvents) {
-    assert.equal(native.encodeUffdMsg(bytesOf(v.uffdMsg), v.uffdId).length, 0, v.name);
+    assert.equal(testing.encodeUffdMsg(bytesOf(v.uffdMsg), v.uffdId).length, 0, v.name);
   }
 });
 
 test('native encodeUffdMsg rejects bad input', () => {
-  assert.throws(() => native.encodeUffdMsg(new Uint8Array(16), 0), TypeError);
-  assert.throws(() => native.encodeUffdMsg(new Uint8Array(32), 4096), RangeError);
+  assert.throws(() => testing.encodeUffdMsg(new Uint8Array(16), 0), TypeError);
+  assert.throws(() => testing.encodeUffdMsg(new Uint8Array(32), 4096), RangeError);
 });
 
 test('ring layouts: byteLength, seq array and record placement', () => {

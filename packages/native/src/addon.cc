@@ -10,13 +10,10 @@ namespace faultline {
 class FaultlineAddon : public Napi::Addon<FaultlineAddon> {
  public:
   FaultlineAddon(Napi::Env env, Napi::Object exports) {
-    InitErrors(env, exports);
     InitUffd(env, exports);
     InitMemory(env, exports);
     InitFutex(env, exports);
-    InitRing(env, exports);
     InitReader(env, exports);
-    InitToucher(env, exports);
     InitSocket(env, exports);
     InitDirectPoll(env, exports);
     InitPattern(env, exports);

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <string>
 
-#include "init.h"
 #include "sys/errno_name.h"
 
 namespace faultline {
@@ -44,17 +43,6 @@ int ArgFd(const Napi::CallbackInfo& info, size_t index, const char* name) {
   uint64_t v = ArgU64(info, index, name);
   if (v > 0x7fffffff) throw Napi::TypeError::New(info.Env(), std::string(name) + " is not a file descriptor");
   return static_cast<int>(v);
-}
-
-// Exposed for tests of the error shape.
-static Napi::Value MakeErrnoError(const Napi::CallbackInfo& info) {
-  int err = static_cast<int>(ArgU64(info, 0, "errno"));
-  std::string syscall = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "test";
-  return ErrnoError(info.Env(), syscall.c_str(), err).Value();
-}
-
-void InitErrors(Napi::Env env, Napi::Object exports) {
-  exports.Set("makeErrnoError", Napi::Function::New(env, MakeErrnoError, "makeErrnoError"));
 }
 
 }  // namespace faultline

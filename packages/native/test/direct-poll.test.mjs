@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import native from '@faultline/native';
+import testing from '@faultline/native/testing';
 import { checkFdsClosedAfterAll } from './fixtures/native-test-env.mjs';
 import { decodeMessage } from '../../core/dist/ring/index.js';
 
@@ -39,7 +40,7 @@ test('pull: every fault of a native thread arrives as a fault record, busy raise
   const pages = 32;
   const s = setup(pages);
   try {
-    const touching = native.touchPages(s.map.address, s.map.length, { order: 'random', seed: 7 });
+    const touching = testing.touchPages(s.map.address, s.map.length, { order: 'random', seed: 7 });
     const content = new Uint32Array(PAGE / 4);
     const seen = new Set();
     while (seen.size < pages) {
@@ -90,7 +91,7 @@ test('pull: a kick returns 0 at once, one worker per kick; a quiet set times out
 test('pull: a uffd id whose table entry is free (-1) is skipped, its message left for whoever owns it', async () => {
   const s = setup(1);
   try {
-    const touching = native.touchPages(s.map.address, s.map.length);
+    const touching = testing.touchPages(s.map.address, s.map.length);
     // Wait until the fault is queued, then hide the fd.
     const deadline = Date.now() + 5000;
     while (!native.fdReadable(s.fd) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import native from '@faultline/native';
+import testing from '@faultline/native/testing';
 import { checkFdsClosedAfterAll } from './fixtures/native-test-env.mjs';
 
 const { constants: C } = native;
@@ -33,13 +34,13 @@ test('plain memory: every page read once in any order and thread count, checksum
   for (let p = 0; p < pages; p++) fillPage(u32, p);
   for (const order of ['sequential', 'random']) {
     for (const threads of [1, 3]) {
-      const r = await native.touchPages(map.address, map.length, { order, threads, seed: 42 });
+      const r = await testing.touchPages(map.address, map.length, { order, threads, seed: 42 });
       assert.equal(r.pages, pages);
       assert.equal(r.checksum, expectedChecksum(pages), `${order} ${threads}`);
       assert.ok(r.elapsedNs > 0 && r.p50Ns <= r.p99Ns);
     }
   }
-  const noLat = await native.touchPages(map.address, map.length, { latencies: false });
+  const noLat = await testing.touchPages(map.address, map.length, { latencies: false });
   assert.equal(noLat.p50Ns, 0);
   assert.equal(noLat.checksum, expectedChecksum(pages));
 });
@@ -49,7 +50,7 @@ test('write touches leave the content unchanged', async () => {
   const map = native.mapAnonymous(pages * PAGE);
   const u32 = new Uint32Array(map.buffer);
   for (let p = 0; p < pages; p++) fillPage(u32, p);
-  const r = await native.touchPages(map.address, map.length, { write: true, threads: 2 });
+  const r = await testing.touchPages(map.address, map.length, { write: true, threads: 2 });
   assert.equal(r.checksum, expectedChecksum(pages));
   for (let p = 0; p < pages; p++) assert.equal(u32[(p * PAGE) / 4], (p * 0x10001 + 7) >>> 0);
 });
@@ -88,7 +89,7 @@ for (const [order, threads, write] of [['sequential', 1, false], ['random', 2, f
       native.uffdApi(fd, 0);
       const map = native.mapAnonymous(pages * PAGE);
       native.uffdRegister(fd, map.address, map.length, C.UFFDIO_REGISTER_MODE_MISSING);
-      const touched = native.touchPages(map.address, map.length, { order, threads, seed: 9, write });
+      const touched = testing.touchPages(map.address, map.length, { order, threads, seed: 9, write });
       const flags = await serve(fd, map.address, touched);
       const r = await touched;
       assert.equal(flags.length, pages, 'each page faulted once');
@@ -103,11 +104,11 @@ for (const [order, threads, write] of [['sequential', 1, false], ['random', 2, f
 
 test('bad arguments throw TypeError naming the problem', () => {
   const map = native.mapAnonymous(PAGE);
-  assert.throws(() => native.touchPages(map.address + 1, PAGE), /page-aligned/);
-  assert.throws(() => native.touchPages(map.address, 0), /non-zero multiple/);
-  assert.throws(() => native.touchPages(map.address, PAGE, { order: 'zigzag' }), /options.order must be 'sequential' or 'random'/);
-  assert.throws(() => native.touchPages(map.address, PAGE, { threads: 0 }), /options.threads must be at least 1/);
-  assert.throws(() => native.touchPages(map.address, PAGE, { threads: 65 }), /options.threads must be an integer in 0..64/);
-  assert.throws(() => native.touchPages(map.address, PAGE, { write: 1 }), /options.write must be a boolean/);
-  assert.throws(() => native.touchPages('x', PAGE), TypeError);
+  assert.throws(() => testing.touchPages(map.address + 1, PAGE), /page-aligned/);
+  assert.throws(() => testing.touchPages(map.address, 0), /non-zero multiple/);
+  assert.throws(() => testing.touchPages(map.address, PAGE, { order: 'zigzag' }), /options.order must be 'sequential' or 'random'/);
+  assert.throws(() => testing.touchPages(map.address, PAGE, { threads: 0 }), /options.threads must be at least 1/);
+  assert.throws(() => testing.touchPages(map.address, PAGE, { threads: 65 }), /options.threads must be an integer in 0..64/);
+  assert.throws(() => testing.touchPages(map.address, PAGE, { write: 1 }), /options.write must be a boolean/);
+  assert.throws(() => testing.touchPages('x', PAGE), TypeError);
 });

@@ -1,7 +1,7 @@
 // Fault scenarios: a fresh region per round, touched once per page by the
 // native toucher (or the JS main thread), served by Faultline; the same size,
 // order, thread count and content served by the C baseline.
-import native from '@faultline/native';
+import testing from '@faultline/native/testing';
 import { runBaseline } from '../baseline.js';
 import { releaseRegion, resolverFor, type Content } from '../faultline.js';
 import type { RoundSample, Target } from '../results.js';
@@ -41,7 +41,7 @@ async function faultlineRound(spec: FaultSpec, ctx: BenchContext): Promise<Round
     const cpuBefore = process.cpuUsage();
     const t =
       spec.toucher === 'native'
-        ? await native.touchPages(region.address, region.size, { order: spec.order, threads: spec.threads, seed: ctx.seed })
+        ? await testing.touchPages(region.address, region.size, { order: spec.order, threads: spec.threads, seed: ctx.seed })
         : touchFromJs(region.buffer, ctx.pageSize, spec.order, ctx.seed);
     const cpu = process.cpuUsage(cpuBefore); // every thread of this process: touchers, reader, workers
     const rssDeltaKb = Math.round(rssKb() - before);

@@ -3,7 +3,7 @@
 // claim code) on the JS main thread. No uffd, no baseline: this bounds what
 // the fault path could ever move through the ring.
 import { FaultRing } from '@faultline/core/ring';
-import native from '@faultline/native';
+import testing from '@faultline/native/testing';
 import type { RoundSample } from '../results.js';
 import type { BenchContext, Scenario } from './types.js';
 
@@ -22,7 +22,7 @@ async function ringRound(ctx: BenchContext, producers: number): Promise<RoundSam
   const next = new Uint32Array(producers); // expected arg of each producer's next message
   const out = new Uint32Array(BATCH * 4);
   const start = process.hrtime.bigint();
-  const produced = native.ringProduce(ring.i32, producers, perProducer);
+  const produced = testing.ringProduce(ring.i32, producers, perProducer);
   let taken = 0;
   while (taken < total) {
     const n = ring.take(out, BATCH);

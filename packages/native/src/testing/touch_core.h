@@ -1,6 +1,6 @@
 /*
- * The page toucher shared by the addon's touchPages (toucher.cc) and the raw C
- * baseline handler (baseline/c_baseline.c). Both measure with this exact code,
+ * The page toucher shared by the test addon's touchPages (toucher.cc) and the
+ * raw C baseline handler (baseline/c_baseline.c). Both measure with this exact code,
  * so a difference between Faultline and the baseline is the handler's, not the
  * measuring loop's.
  *

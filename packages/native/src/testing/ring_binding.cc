@@ -1,15 +1,16 @@
-// JS entry points of the C++ ring (ring.h): ringProduce, a multi-threaded
-// native producer for the stress test and the bench, and encodeUffdMsg, the
-// reader's uffd_msg -> record encoder exposed for the golden vectors.
+// Test and bench entry points of the C++ ring (ring.h): ringProduce, a
+// multi-threaded native producer for the stress test and the bench, and
+// encodeUffdMsg, the reader's uffd_msg -> record encoder exposed for the
+// golden vectors.
 #include <cstring>
 #include <thread>
 #include <vector>
 
-#include "errors.h"
-#include "init.h"
-#include "ring.h"
-#include "ring_arg.h"
-#include "sys/clock.h"
+#include "../errors.h"
+#include "../ring.h"
+#include "../ring_arg.h"
+#include "../sys/clock.h"
+#include "testing_init.h"
 
 namespace faultline {
 
@@ -117,7 +118,7 @@ Napi::Value EncodeUffdMsgJs(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitRing(Napi::Env env, Napi::Object exports) {
+void InitRingTesting(Napi::Env env, Napi::Object exports) {
   exports.Set("ringProduce", Napi::Function::New(env, RingProduce, "ringProduce"));
   exports.Set("encodeUffdMsg", Napi::Function::New(env, EncodeUffdMsgJs, "encodeUffdMsg"));
 }

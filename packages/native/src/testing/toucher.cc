@@ -16,8 +16,8 @@
 #include <string>
 #include <thread>
 
-#include "errors.h"
-#include "init.h"
+#include "../errors.h"
+#include "testing_init.h"
 #include "touch_core.h"
 
 namespace faultline {

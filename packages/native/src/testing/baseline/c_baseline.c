@@ -22,7 +22,7 @@
  *            past its end.
  */
 #define _GNU_SOURCE
-#include "../pattern_word.h"
+#include "../../pattern_word.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>

@@ -1,0 +1,13 @@
+// Init hooks of the test addon (faultline_testing.node, loaded through
+// `@faultline/native/testing`): helpers the tests and the bench need and
+// production code never does. Called once per environment from testing_addon.cc.
+#pragma once
+#include <napi.h>
+
+namespace faultline {
+
+void InitToucher(Napi::Env env, Napi::Object exports);      // toucher.cc: touchPages, native faulting threads
+void InitRingTesting(Napi::Env env, Napi::Object exports);  // ring_binding.cc: ringProduce, encodeUffdMsg
+void InitErrnoError(Napi::Env env, Napi::Object exports);   // errno_error.cc: makeErrnoError
+
+}  // namespace faultline
