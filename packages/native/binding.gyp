@@ -27,7 +27,8 @@
         "src/futex.cc",
         "src/reader/reader_engine.cc",
         "src/reader/reader_binding.cc",
-        "src/socket.cc",
+        "src/socket/unix_listener.cc",
+        "src/socket/unix_server.cc",
         "src/direct_poll.cc",
         "src/pattern.cc"
       ]

@@ -253,35 +253,52 @@ export declare class Reader {
   stop(): void;
 }
 
-// ---------------------------------------------------------------- socket.cc
+// ---------------------------------------------------------------- socket/
 // Unix stream sockets for handshakes that carry fds (SCM_RIGHTS), which Node's
-// `net` cannot receive. Used by packages/core/src/firecracker.
+// `net` cannot receive. Mechanism only: who may connect, how long a handshake
+// may take and how large it may be are decided by the caller, from these
+// events. @faultline/core's UnixServer (core/src/ipc/unix-server.ts) is that
+// caller; use it rather than this class.
 
 export interface UnixServerOptions {
   /** listen(2) backlog. Default 64. */
   backlog?: number;
   /** Mode of the socket file, applied atomically (the file never exists with another mode). Default 0o600. */
   mode?: number;
-  /** Largest handshake accepted; a bigger one is rejected (ERR_FAULTLINE_SOCKET_TOO_LARGE). Default 65536. */
-  maxMessageBytes?: number;
-  /** A connection that sends nothing for this long is rejected (ERR_FAULTLINE_SOCKET_TIMEOUT). Default 5000. */
-  handshakeTimeoutMs?: number;
-  /** Only peers with these uids (SO_PEERCRED) get read; others are rejected unread. Default: any uid. */
-  allowUids?: number[];
 }
 
-/** A connection's handshake: its first message and the fds attached to it. */
-export interface UnixServerMessage {
-  kind: 'message';
+/** An errno as `{ code: 'ECONNRESET', message: 'Connection reset by peer' }`. */
+export interface UnixServerErrno {
+  code: string;
+  message: string;
+}
+
+/**
+ * A connection was accepted; nothing has been read from it. Answer with
+ * receive(connection, maxBytes) or drop(connection).
+ */
+export interface UnixServerConnection {
+  kind: 'connection';
   /** Per-server connection number, from 1. */
   connection: number;
-  /** Peer credentials (SO_PEERCRED) at connect time. */
+  /** Peer credentials (SO_PEERCRED) at connect time; absent when they could not be read (see credentialsError). */
+  pid?: number;
+  uid?: number;
+  gid?: number;
+  /** Why SO_PEERCRED failed (then no exit can be watched either). */
+  credentialsError?: UnixServerErrno;
+}
+
+/** A connection's message (after receive()) and the fds attached to it. */
+export interface UnixServerMessage {
+  kind: 'message';
+  connection: number;
   pid: number;
   uid: number;
   gid: number;
   /** The connected socket. Owned by the receiver: close it (fs.closeSync) or wrap it (new net.Socket({ fd })). */
   fd: number;
-  /** The message bytes (at most maxMessageBytes). */
+  /** The message bytes: at most the maxBytes given to receive() (anything beyond stays unread in the socket). */
   payload: Buffer;
   /** Received fds (O_CLOEXEC), in order. Owned by the receiver: close every one it does not keep. */
   fds: number[];
@@ -289,26 +306,23 @@ export interface UnixServerMessage {
   fdsTruncated: boolean;
   /** The peer had already closed the connection right behind the message. */
   peerClosed: boolean;
-  /** An 'exited' event follows when the peer process exits (false only where no pidfd could be had). */
+  /** An 'exited' event follows when the peer process exits, unless dropped (false only where no pidfd could be had). */
   watched: boolean;
 }
-/** The process behind a delivered handshake exited (seen through a pidfd, not the socket). */
+/** The connection ended before a message arrived: the peer closed it (no `error`), or reading failed. The server closed it. */
+export interface UnixServerEnded {
+  kind: 'ended';
+  connection: number;
+  pid?: number;
+  uid?: number;
+  gid?: number;
+  error?: UnixServerErrno;
+}
+/** The process behind a delivered message exited (seen through a pidfd, not the socket). */
 export interface UnixServerExit {
   kind: 'exited';
   connection: number;
   pid: number;
-}
-/** A connection turned away before its message was delivered (its fds are already closed). */
-export interface UnixServerRejection {
-  kind: 'rejected';
-  connection: number;
-  /** Present when SO_PEERCRED could be read. */
-  pid?: number;
-  uid?: number;
-  gid?: number;
-  /** ERR_FAULTLINE_SOCKET_TOO_LARGE | _DISCONNECTED | _TIMEOUT | _PEER_REJECTED | _PEER_UNKNOWN, or an errno name (ECONNRESET). */
-  code: string;
-  message: string;
 }
 /** A server-level problem (accept4 failing with EMFILE...). The server keeps running unless the message says otherwise. */
 export interface UnixServerError {
@@ -317,22 +331,30 @@ export interface UnixServerError {
   code: string;
   message: string;
 }
-export type UnixServerEvent = UnixServerMessage | UnixServerExit | UnixServerRejection | UnixServerError;
+export type UnixServerEvent = UnixServerConnection | UnixServerMessage | UnixServerEnded | UnixServerExit | UnixServerError;
 
 /**
  * socket + bind + listen on `path` (which must not exist), then a native thread
- * accepts connections and reads one message from each, delivering every outcome
- * to `onEvent` on this thread, then watches each peer that handshook and
- * reports its exit. The JS thread never blocks. Throws Node-shaped
- * errors (EADDRINUSE, ENAMETOOLONG...) from the constructor.
+ * accepts connections, reads the message of each one the caller asks it to,
+ * and watches the process of each peer whose message was delivered, reporting
+ * every step to `onEvent` on this thread. The JS thread never blocks. Throws
+ * Node-shaped errors (EADDRINUSE, ENAMETOOLONG...) from the constructor, and a
+ * TypeError for policy options (allowUids, handshakeTimeoutMs, maxMessageBytes).
  */
 export declare class UnixServer {
   constructor(path: string, options: UnixServerOptions, onEvent: (event: UnixServerEvent) => void);
   readonly path: string;
-  /** Stops the thread, closes connections still in their handshake and removes the socket file (if still ours). Idempotent. */
+  /** Read `connection`'s message, at most `maxBytes` (1..64 MiB) bytes of it. Ignored for a connection already being read, delivered, ended or dropped. */
+  receive(connection: number, maxBytes: number): void;
+  /**
+   * Forget `connection`: closes what the server still holds of it (its socket while
+   * no message was delivered, its pidfd); the server makes no event for it after
+   * that (one already on its way to `onEvent` still arrives). Ignored for a
+   * connection the server no longer holds.
+   */
+  drop(connection: number): void;
+  /** Stops the thread, closes every connection it holds and removes the socket file (if still ours). Idempotent. */
   close(): void;
-  /** Stop watching the peer of `connection` for its exit (no 'exited' event will come). */
-  unwatch(connection: number): void;
   /** Whether the open server keeps the event loop alive (default: it does). */
   ref(): this;
   unref(): this;

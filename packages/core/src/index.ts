@@ -35,8 +35,8 @@ export type {
 } from './resolver.js';
 export * as resolvers from './resolvers/index.js';
 export { patternByte, patternWord, fillPattern } from './resolvers/pattern-bytes.js';
-export { listenForUffds } from './uffd-listener.js';
-export type { UffdConnection, UffdListener, UffdListenerOptions } from './uffd-listener.js';
+export { listenForUffds } from './ipc/uffd-listener.js';
+export type { UffdConnection, UffdListener, UffdListenerOptions } from './ipc/uffd-listener.js';
 export { serveFirecracker, FirecrackerServer } from './firecracker/server.js';
 export type {
   FirecrackerServerOptions,

@@ -9,7 +9,7 @@ void InitUffd(Napi::Env env, Napi::Object exports);     // uffd.cc: userfaultfd 
 void InitMemory(Napi::Env env, Napi::Object exports);   // memory.cc: mmap/memfd/madvise/mremap
 void InitFutex(Napi::Env env, Napi::Object exports);    // futex.cc: wait/wake on SAB words
 void InitReader(Napi::Env env, Napi::Object exports);   // reader/reader_binding.cc: the uffd reader thread
-void InitSocket(Napi::Env env, Napi::Object exports);   // socket.cc: Unix sockets with SCM_RIGHTS
+void InitSocket(Napi::Env env, Napi::Object exports);   // socket/unix_server.cc: Unix sockets with SCM_RIGHTS
 void InitPattern(Napi::Env env, Napi::Object exports);     // pattern.cc: the pattern resolver's content, natively
 void InitDirectPoll(Napi::Env env, Napi::Object exports);  // direct_poll.cc: where idle workers read uffds themselves
 

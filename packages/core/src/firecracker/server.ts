@@ -10,7 +10,7 @@
  * memory file, zero pages for ranges the balloon discarded (UFFD_EVENT_REMOVE;
  * FaultHandler.adopt applies it, including the EAGAIN-while-REMOVE-pending
  * rule). Nothing else is said on the socket, so the end of a VM is seen through
- * its process (a pidfd watched by the native UnixServer), not through the socket.
+ * its process (a pidfd watched by UnixServer, ../ipc/unix-server.ts), not through the socket.
  *
  * One FaultHandler serves every client; each client's uffd is adopted with its
  * regions. A misbehaving client is logged and dropped (its fds closed) without
@@ -19,7 +19,8 @@
 import { closeSync, statSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import native from '@faultline/native';
-import type { UnixServerEvent, UnixServerMessage } from '@faultline/native';
+import { closeQuietly } from '../ipc/fds.js';
+import { UnixServer, type UnixServerEvent, type UnixServerMessage } from '../ipc/unix-server.js';
 import { FaultHandler } from '../handler/handler.js';
 import type { AdoptedUffd } from '../handler/adopted.js';
 import { FaultlineError } from '../errors.js';
@@ -83,7 +84,7 @@ const MiB = 1024 * 1024;
 export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
   readonly socketPath: string;
   readonly handler: FaultHandler;
-  private readonly socket: InstanceType<typeof native.UnixServer>;
+  private readonly socket: UnixServer;
   /** Clients by connection; the promise settles once adopt() did. */
   private readonly clients = new Map<number, Promise<FirecrackerClient | undefined>>();
   private readonly log: (line: string) => void;
@@ -111,7 +112,7 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
       this.memorySize = options.memorySize;
     }
     handler.on('error', this.onResolverError);
-    this.socket = new native.UnixServer(
+    this.socket = new UnixServer(
       options.socketPath,
       {
         mode: 0o600,
@@ -249,14 +250,6 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
 /** The socket layer's codes, in this module's vocabulary where they match. */
 function socketCode(code: string): string {
   return code === 'ERR_FAULTLINE_SOCKET_TOO_LARGE' ? 'ERR_FAULTLINE_FC_TOO_LARGE' : code;
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
 }
 
 /** Starts a Firecracker page-fault handler on `options.socketPath`. */

@@ -1,11 +1,12 @@
 /**
  * Receiving uffds from other processes: a Unix socket server whose clients
  * send one message with their uffd attached (SCM_RIGHTS), which Node's `net`
- * cannot receive. The native UnixServer does the accept/recvmsg on its own
- * thread; this wraps it for FaultHandler.adopt().
+ * cannot receive. UnixServer (unix-server.ts) applies the peer rules; this
+ * picks the uffd out of each handshake for FaultHandler.adopt().
  */
-import { closeSync } from 'node:fs';
 import native from '@faultline/native';
+import { closeQuietly } from './fds.js';
+import { UnixServer } from './unix-server.js';
 
 export interface UffdConnection {
   /** Peer credentials (SO_PEERCRED). */
@@ -47,7 +48,7 @@ export function listenForUffds(
   onUffd: (connection: UffdConnection) => void,
   onReject?: (reason: { code: string; message: string; pid?: number }) => void,
 ): UffdListener {
-  const server = new native.UnixServer(path, { mode: 0o600, ...options }, (event) => {
+  const server = new UnixServer(path, { mode: 0o600, ...options }, (event) => {
     if (event.kind !== 'message') {
       if (event.kind === 'rejected' || event.kind === 'error') onReject?.({ code: event.code, message: event.message, ...('pid' in event && event.pid !== undefined ? { pid: event.pid } : {}) });
       return;
@@ -84,13 +85,5 @@ function safeIsUffd(fd: number): boolean {
     return native.isUserfaultfd(fd);
   } catch {
     return false;
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
   }
 }
