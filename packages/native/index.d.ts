@@ -273,19 +273,22 @@ export interface UnixServerErrno {
   message: string;
 }
 
+/** Peer credentials (SO_PEERCRED) at connect time; absent when they could not be read. */
+export interface UnixServerPeer {
+  pid?: number;
+  uid?: number;
+  gid?: number;
+}
+
 /**
  * A connection was accepted; nothing has been read from it. Answer with
  * receive(connection, maxBytes) or drop(connection).
  */
-export interface UnixServerConnection {
+export interface UnixServerConnection extends UnixServerPeer {
   kind: 'connection';
   /** Per-server connection number, from 1. */
   connection: number;
-  /** Peer credentials (SO_PEERCRED) at connect time; absent when they could not be read (see credentialsError). */
-  pid?: number;
-  uid?: number;
-  gid?: number;
-  /** Why SO_PEERCRED failed (then no exit can be watched either). */
+  /** Why SO_PEERCRED failed, when it did (then no exit can be watched either). */
   credentialsError?: UnixServerErrno;
 }
 
@@ -310,12 +313,9 @@ export interface UnixServerMessage {
   watched: boolean;
 }
 /** The connection ended before a message arrived: the peer closed it (no `error`), or reading failed. The server closed it. */
-export interface UnixServerEnded {
+export interface UnixServerEnded extends UnixServerPeer {
   kind: 'ended';
   connection: number;
-  pid?: number;
-  uid?: number;
-  gid?: number;
   error?: UnixServerErrno;
 }
 /** The process behind a delivered message exited (seen through a pidfd, not the socket). */

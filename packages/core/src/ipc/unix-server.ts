@@ -24,6 +24,7 @@ import type {
   UnixServerError,
   UnixServerExit,
   UnixServerMessage,
+  UnixServerPeer,
 } from '@faultline/native';
 import { closeAll, closeQuietly } from './fds.js';
 
@@ -42,14 +43,10 @@ export interface UnixServerOptions {
   allowUids?: number[];
 }
 
-/** A connection turned away before its handshake was delivered (its fds are already closed). */
-export interface UnixServerRejection {
+/** A connection turned away before its handshake was delivered (its fds are already closed). Credentials: when SO_PEERCRED could be read. */
+export interface UnixServerRejection extends UnixServerPeer {
   kind: 'rejected';
   connection: number;
-  /** Present when SO_PEERCRED could be read. */
-  pid?: number;
-  uid?: number;
-  gid?: number;
   /** ERR_FAULTLINE_SOCKET_TOO_LARGE | _DISCONNECTED | _TIMEOUT | _PEER_REJECTED | _PEER_UNKNOWN, or an errno name (ECONNRESET). */
   code: string;
   message: string;
@@ -69,7 +66,7 @@ const MAX_HANDSHAKE_TIMEOUT_MS = 24 * 3600 * 1000;
 
 /** A peer between accept and its delivered handshake. */
 interface Handshake {
-  credentials: Pick<UnixServerRejection, 'pid' | 'uid' | 'gid'>;
+  credentials: UnixServerPeer;
   timer: NodeJS.Timeout;
 }
 
@@ -225,12 +222,12 @@ export class UnixServer {
     this.#native.drop(m.connection);
   }
 
-  #reject(connection: number, credentials: Handshake['credentials'], code: string, message: string): void {
+  #reject(connection: number, credentials: UnixServerPeer, code: string, message: string): void {
     this.#onEvent({ kind: 'rejected', connection, ...credentials, code, message });
   }
 }
 
-function credentialsOf(c: NativeConnection): Handshake['credentials'] {
+function credentialsOf(c: NativeConnection): UnixServerPeer {
   return c.pid === undefined ? {} : { pid: c.pid, uid: c.uid!, gid: c.gid! };
 }
 
