@@ -167,6 +167,8 @@ test('an adopted uffd without UFFD_FEATURE_POISON: failures give zero pages (rep
     assert.ok(new Uint8Array(map.buffer, PAGE, PAGE).every((b) => b === 0));
     assert.equal(words[2 * w + 9], patternWord(SEED, 2 * w + 9), 'later pages still served');
     await handler.idle();
+    // The report is posted by the worker after the install: wait for it to arrive.
+    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(errors.length, 1);
     assert.equal(errors[0].action, 'zeroed');
     assert.match(errors[0].message, /given a zero page.*refusing page 1/);

@@ -19,7 +19,7 @@
 import { closeSync, statSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import native from '@faultline/native';
-import { closeQuietly } from '../ipc/fds.js';
+import { closeQuietly } from '../fds.js';
 import { UnixServer, type UnixServerEvent, type UnixServerMessage } from '../ipc/unix-server.js';
 import { FaultHandler } from '../handler/handler.js';
 import type { AdoptedUffd } from '../handler/adopted.js';

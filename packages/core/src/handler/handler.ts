@@ -12,6 +12,7 @@
 import { EventEmitter } from 'eventemitter3';
 import native from '@faultline/native';
 import { FaultlineError } from '../errors.js';
+import { closeQuietly } from '../fds.js';
 import {
   ResolverFailure,
   UFFD_EVENT_KINDS,
@@ -419,13 +420,4 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
 
 function describeAction(action: FailureAction): string {
   return action === 'poisoned' ? 'sent SIGBUS (page poisoned)' : action === 'zeroed' ? 'given a zero page' : 'woken';
-}
-
-function closeQuietly(fd: number): void {
-  if (fd < 0) return;
-  try {
-    native.closeFd(fd);
-  } catch {
-    // already closed by its owner
-  }
 }

@@ -5,7 +5,7 @@
  * picks the uffd out of each handshake for FaultHandler.adopt().
  */
 import native from '@faultline/native';
-import { closeQuietly } from './fds.js';
+import { closeQuietly } from '../fds.js';
 import { UnixServer } from './unix-server.js';
 
 export interface UffdConnection {

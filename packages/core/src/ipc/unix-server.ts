@@ -26,7 +26,7 @@ import type {
   UnixServerMessage,
   UnixServerPeer,
 } from '@faultline/native';
-import { closeAll, closeQuietly } from './fds.js';
+import { closeAll, closeQuietly } from '../fds.js';
 
 export type { UnixServerMessage, UnixServerExit, UnixServerError };
 

@@ -5,9 +5,9 @@
  * (docs/ring.md §8). Until it does, the reader publishes nothing that follows
  * the event, so no later fault is looked up in a stale table.
  */
-import native from '@faultline/native';
 import { FaultlineError } from '../errors.js';
 import type { UffdEvent } from '../events.js';
+import { closeQuietly } from '../fds.js';
 import { FORK_FLAG_UNSERVED, KIND_FORK } from '../ring/layout.js';
 import { addressOf, decodeMessage, flagsOf, kindOf, uffdIdOf } from '../ring/message.js';
 import type { FaultRing } from '../ring/ring.js';
@@ -72,11 +72,7 @@ export class UffdEventApplier {
    * back to ordinary memory, and the failure is reported.
    */
   private refuseFork(uffdId: number, childFd: number): void {
-    try {
-      native.closeFd(childFd);
-    } catch {
-      // already closed
-    }
+    closeQuietly(childFd);
     this.sink.failed(
       uffdId,
       new FaultlineError(
