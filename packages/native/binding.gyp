@@ -29,7 +29,8 @@
         "src/reader/reader_binding.cc",
         "src/socket/unix_listener.cc",
         "src/socket/unix_server.cc",
-        "src/direct_poll.cc",
+        "src/serve/fault_waiter.cc",
+        "src/serve/doorbell.cc",
         "src/pattern.cc"
       ]
     }

@@ -360,36 +360,83 @@ export declare class UnixServer {
   unref(): this;
 }
 
-// ---------------------------------------------------------------- direct_poll.cc
+// ---------------------------------------------------------------- serve/fault_waiter.cc, serve/doorbell.cc
+export interface FaultWaiterOptions {
+  /** The control block's words (core's shared/control-block.ts; native serve/control_words.h). */
+  control: Int32Array;
+  /** The uffd table: fd per uffd id, -1 when free. */
+  uffdTable: Int32Array;
+  /** This worker's index (0..63). */
+  worker: number;
+  /** uffd id of the handler's own uffd. */
+  ownUffdId: number;
+  /** The serve set (serveSetCreate) the leader waits on in epoll mode. */
+  epollFd: number;
+  kickFd: number;
+  /** Address of the doorbell page registered on the own uffd (0: none). */
+  doorbell: number;
+  pageSize: number;
+  /** Longest spin before the leader sleeps, microseconds (0: never spin). */
+  maxSpinUs: number;
+  /** Longest sleep of a follower, or of the leader in epoll mode, ms. */
+  parkMs: number;
+  /**
+   * With both: the native fast path is on. The waiter serves faults of
+   * regions whose table entry names a built-in resolver itself (core's
+   * shared/region-table.ts layout; native serve/region_table.h) and counts
+   * them in these region counters.
+   */
+  regionTable?: Uint8Array;
+  regionStats?: Int32Array;
+}
+
 /**
- * The direct poll set: an epoll instance holding the handler's own uffds
- * (EPOLLEXCLUSIVE) and a kick eventfd (semaphore mode). Idle workers park in
- * it and read faults from the uffd themselves: one wake-up per fault. Only
- * uffds without event features may be added (events need the reader's barrier).
+ * Where a serve loop waits for faults: one leader at a time reads the uffds
+ * (spinning, then sleeping in read(2) or epoll_wait(2)), the other workers
+ * sleep until it hands over. See serve/fault_waiter.cc.
  */
-export declare function directPollCreate(): { epollFd: number; kickFd: number };
-/** Adds a uffd under its uffd id. Call before Reader.add for that uffd: the first registration is woken first. */
-export declare function directPollAdd(epollFd: number, uffd: number, uffdId: number): void;
-/** Lets up to `count` parked workers return from directPollPull. */
-export declare function directPollKick(kickFd: number, count: number): void;
+export declare class FaultWaiter {
+  constructor(options: FaultWaiterOptions);
+  /**
+   * Waits for faults: > 0 ring records written into `records` (room for at
+   * least 16), 0 to look around (the control seq differs from `seenSeq`, or
+   * nothing came and `mayPark` is false), -1 once the handler is closing.
+   * Sets this worker's busy word when it returns records.
+   */
+  wait(records: Uint32Array, seenSeq: number, mayPark: boolean): number;
+  /** Gives up the lead (if held) and wakes one sleeping worker to take it. */
+  release(): void;
+}
+
 /**
- * Parks up to `timeoutMs` until a uffd of the set is readable or a kick comes.
- * Sets busy[busyIndex] = 1 before reading any uffd, then reads up to 16
- * messages and encodes them as ring records (docs/ring.md) into `records`.
- * Returns the number of records written (0: kicked, timed out, or the reader
- * thread read the message first).
+ * Wakes a leader asleep in read(2) on the own uffd: register `address` (one
+ * page, MISSING) with the uffd; ring() has a native thread touch it.
  */
-export declare function directPollPull(
-  epollFd: number,
-  kickFd: number,
-  uffdTable: Int32Array,
-  records: Uint32Array,
-  busy: Int32Array,
-  busyIndex: number,
-  timeoutMs: number,
-): number;
-/** True when poll(2) reports `fd` readable right now. */
-export declare function fdReadable(fd: number): boolean;
+export declare class Doorbell {
+  constructor();
+  readonly address: number;
+  /** Rings answered so far. */
+  readonly rings: number;
+  ring(): void;
+  /** Ends the bell thread; call after the uffd is closed. */
+  stop(): void;
+}
+
+/** The epoll set (with its kick eventfd) a leader waits on in epoll mode. */
+export declare function serveSetCreate(): { epollFd: number; kickFd: number };
+/** Adds a non-blocking uffd to the set under its uffd id. */
+export declare function serveSetAdd(epollFd: number, uffd: number, uffdId: number): void;
+/** Removes a uffd from the set (not in it: no error). */
+export declare function serveSetRemove(epollFd: number, uffd: number): void;
+/** Wakes a leader asleep in epoll_wait on the set. */
+export declare function serveSetKick(kickFd: number): void;
+/** Clears (true) or sets (false) O_NONBLOCK on the open file behind `fd`. */
+export declare function setBlocking(fd: number, blocking: boolean): void;
+/**
+ * True when preadv2(RWF_NOWAIT) reads this blocking uffd without sleeping
+ * (Linux 6.9+). Call before anything is registered: a pending message would be consumed.
+ */
+export declare function readNoWaitSupported(fd: number): boolean;
 
 // ---------------------------------------------------------------- pattern.cc
 /**

@@ -6,6 +6,7 @@
 import type native from '@faultline/native';
 import { FaultlineError, type FaultlineErrorCode } from './errors.js';
 import type { RingStats } from './ring/ring.js';
+import type { WorkerCounters } from './shared/control-block.js';
 import type { RegionStats } from './shared/region-stats.js';
 
 /** The non-cooperative uffd events Faultline applies (and the uffd features that ask for them). */
@@ -81,8 +82,8 @@ export interface FaultSample {
 export interface HandlerStats {
   /** The reader thread's counters: `messages` are the uffd messages it read. */
   reader: native.ReaderStats;
-  /** Messages idle workers read from the own uffd themselves (0 with directPoll off). */
-  direct: { messages: number };
+  /** What the workers' waiting did (all zero with directPoll off, when the reader reads everything). */
+  workers: WorkerCounters;
   ring: RingStats;
   /** Per region: own regions by name, adopted ones by region id. */
   regions: Record<string, RegionStats>;

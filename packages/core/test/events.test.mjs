@@ -34,7 +34,7 @@ test("'stats' events arrive periodically while someone listens", async () => {
     const stats = await new Promise((resolve) => handler.on('stats', resolve));
     assert.equal(stats.regions.watched.faults, 1);
     assert.equal(stats.regions.watched.pagesInstalled, 1);
-    assert.equal(stats.reader.messages + stats.direct.messages, 1, 'the one fault was read once, by the reader or a worker');
+    assert.equal(stats.reader.messages + stats.workers.messages, 1, 'the one fault was read once, by the reader or a worker');
   } finally {
     await handler.close();
   }

@@ -15,7 +15,8 @@ class FaultlineAddon : public Napi::Addon<FaultlineAddon> {
     InitFutex(env, exports);
     InitReader(env, exports);
     InitSocket(env, exports);
-    InitDirectPoll(env, exports);
+    InitFaultWaiter(env, exports);
+    InitDoorbell(env, exports);
     InitPattern(env, exports);
   }
 };

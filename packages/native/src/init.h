@@ -11,6 +11,7 @@ void InitFutex(Napi::Env env, Napi::Object exports);    // futex.cc: wait/wake o
 void InitReader(Napi::Env env, Napi::Object exports);   // reader/reader_binding.cc: the uffd reader thread
 void InitSocket(Napi::Env env, Napi::Object exports);   // socket/unix_server.cc: Unix sockets with SCM_RIGHTS
 void InitPattern(Napi::Env env, Napi::Object exports);     // pattern.cc: the pattern resolver's content, natively
-void InitDirectPoll(Napi::Env env, Napi::Object exports);  // direct_poll.cc: where idle workers read uffds themselves
+void InitFaultWaiter(Napi::Env env, Napi::Object exports);  // serve/fault_waiter.cc: where serve loops wait for faults (leader/followers)
+void InitDoorbell(Napi::Env env, Napi::Object exports);     // serve/doorbell.cc: wakes a leader asleep in read(2)
 
 }  // namespace faultline

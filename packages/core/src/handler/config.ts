@@ -24,19 +24,32 @@ export interface FaultHandlerOptions {
   workers?: number;
   /** Ring capacity in 16-byte records (power of two). Default 4096. */
   ringCapacity?: number;
-  /** Ring checks (and, with directPoll, uffd polls every 16th) a worker makes before parking. Default 200, or 1 when this process may use only one CPU. */
-  spin?: number;
-  /** Longest single park of a worker, ms. Default 100. */
+  /**
+   * Longest time the leading worker polls for the next fault before it
+   * sleeps, microseconds (it adapts below that to the gaps between faults).
+   * Polling saves the wake-up a sleeping handler pays per fault, at the price
+   * of a CPU; 0: never poll. Default 50, or 0 when this process may use only
+   * one CPU (a poller there steals the time the faulting thread needs).
+   */
+  spinUs?: number;
+  /** Longest single sleep of a waiting worker before it looks around, ms. Default 100. */
   parkMs?: number;
   /** Async resolutions in flight per worker. Default 32. */
   maxInflight?: number;
   /**
-   * Idle workers park on the uffd itself and read faults directly, so a fault
-   * costs one wake-up instead of two (the reader thread then covers only the
-   * busy case). Default true; ignored (off) when `features` asks for events,
-   * which must pass through the reader. docs/performance.md has the numbers.
+   * Workers read the uffds themselves (one leader at a time, the others
+   * asleep), so a fault costs one wake-up at most. false: every fault goes
+   * through the native reader thread and the ring to a worker (two hops; kept
+   * for comparison, docs/performance.md). Default true.
    */
   directPoll?: boolean;
+  /**
+   * The built-in resolvers (zero, pattern, file, snapshot) are run by the
+   * native waiter itself, without a trip through JS per fault: what a C
+   * handler costs. Custom resolvers always run in JS. Default true; false
+   * (or directPoll false) runs the built-ins in JS too.
+   */
+  nativeResolvers?: boolean;
   /** Open the uffd with UFFD_USER_MODE_ONLY (works unprivileged; kernel accesses to regions then fail). */
   userModeOnly?: boolean;
   /** Extra uffd features for this process's own uffd. */
@@ -91,11 +104,12 @@ export interface AdoptOptions {
 export interface HandlerConfig {
   workers: number;
   ringCapacity: number;
-  spin: number;
+  spinUs: number;
   parkMs: number;
   maxInflight: number;
   /** undefined: the default (on, unless the own uffd asks for events). */
   directPoll: boolean | undefined;
+  nativeResolvers: boolean;
   userModeOnly: boolean;
   features: FeatureName[];
   maxRegions: number;
@@ -123,13 +137,13 @@ export interface AdoptRegionConfig extends RegionConfig {
 const MAX_READAHEAD = 4096;
 
 /**
- * Ring checks before a worker parks. Spinning keeps a CPU awake so the next
- * fault costs no wake-up, but only pays while another CPU runs the faulting
- * thread: with one CPU the spinner steals the very time the faulting thread
- * needs (measured 4x slower, docs/performance.md), so there it parks at once.
+ * Spinning keeps a CPU awake so the next fault costs no wake-up, but only pays
+ * while another CPU runs the faulting thread: with one CPU the spinner steals
+ * the very time the faulting thread needs (docs/performance.md), so there the
+ * leader sleeps at once.
  */
-function defaultSpin(): number {
-  return availableParallelism() >= 2 ? 200 : 1;
+function defaultSpinUs(): number {
+  return availableParallelism() >= 2 ? 50 : 0;
 }
 
 export function handlerConfig(options: FaultHandlerOptions): HandlerConfig {
@@ -146,10 +160,11 @@ export function handlerConfig(options: FaultHandlerOptions): HandlerConfig {
   return {
     workers: checkPositiveInt('workers', options.workers ?? 2, MAX_WORKERS),
     ringCapacity,
-    spin: checkPositiveInt('spin', options.spin ?? defaultSpin(), 1e9),
+    spinUs: checkNonNegativeInt('spinUs', options.spinUs ?? defaultSpinUs(), 1_000_000),
     parkMs: checkPositiveInt('parkMs', options.parkMs ?? 100, 60_000),
     maxInflight: checkPositiveInt('maxInflight', options.maxInflight ?? 32, 4096),
     directPoll: options.directPoll === undefined ? undefined : checkBoolean('directPoll', options.directPoll),
+    nativeResolvers: options.nativeResolvers === undefined ? true : checkBoolean('nativeResolvers', options.nativeResolvers),
     userModeOnly: options.userModeOnly ?? false,
     features,
     maxRegions: checkPositiveInt('maxRegions', options.maxRegions ?? 256, 65536),

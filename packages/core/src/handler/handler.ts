@@ -25,10 +25,10 @@ import { featureMask, featureNames, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { FaultRing } from '../ring/ring.js';
 import { ControlBlock } from '../shared/control-block.js';
-import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, RegionTable } from '../shared/region-table.js';
+import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, RegionTable, type NativeResolver } from '../shared/region-table.js';
 import { StatsBlock } from '../shared/region-stats.js';
 import { UffdTable } from '../shared/uffd-table.js';
-import type { DirectPollFds, FromWorker } from '../worker/protocol.js';
+import type { FromWorker } from '../worker/protocol.js';
 import { AdoptedUffd } from './adopted.js';
 import {
   adoptConfig,
@@ -39,6 +39,8 @@ import {
   type HandlerConfig,
   type MapOptions,
 } from './config.js';
+import { DirectSource, ReaderSource, type FaultSource } from './fault-source.js';
+import { prepareNative } from './native-resolvers.js';
 import { openOwnUffd } from './own-uffd.js';
 import type { RegionHost } from './owner.js';
 import { checkPeerUffd } from './peer-uffd.js';
@@ -53,6 +55,8 @@ const CLOSE_DRAIN_MS = 2000;
 /** How long unmap()/AdoptedUffd.close() wait for pending faults. */
 const RELEASE_DRAIN_MS = 1000;
 const WORKER_START_TIMEOUT_MS = 15_000;
+/** handler.stats().reader when the workers read the uffds themselves. */
+const NO_READER: native.ReaderStats = { messages: 0, reads: 0, stalls: 0, wakeups: 0, hangups: 0, unknownEvents: 0, forksRefused: 0 };
 const POOL_STOP_TIMEOUT_MS = 5000;
 
 export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
@@ -67,9 +71,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly statsBlock: StatsBlock;
   private readonly uffds: UffdTable;
   private readonly control: ControlBlock;
-  private readonly reader: native.Reader;
-  /** Where idle workers park to read the own uffd themselves; null when off. */
-  private readonly direct: DirectPollFds | null;
+  /** How the workers get the faults (fault-source.ts). */
+  private readonly source: FaultSource;
   private readonly registry: RegionRegistry;
   private readonly pending: PendingSources;
   private pool!: WorkerPool;
@@ -109,32 +112,16 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.uffds = UffdTable.create();
     this.control = ControlBlock.create(config.faultSampleEvery);
     this.ownUffdId = this.uffds.claim(fd);
-    // Events must pass the reader's barrier (docs/ring.md §8): an own uffd
-    // that asked for any is served by the reader alone.
-    const events = featureMask(UFFD_EVENT_KINDS);
-    this.direct = (config.directPoll ?? true) && (granted & events) === 0 ? native.directPollCreate() : null;
-    try {
-      // The direct set registers the uffd before the reader does: the kernel
-      // wakes the first exclusive registration that has a waiter, so a parked
-      // worker gets the fault and the reader only the overflow.
-      if (this.direct) native.directPollAdd(this.direct.epollFd, fd, this.ownUffdId);
-      this.reader = new native.Reader(this.ring.i32, this.uffds.fds, this.direct ? { kickFd: this.direct.kickFd } : undefined);
-      this.reader.add(fd, this.ownUffdId);
-    } catch (err) {
-      this.closeDirect();
-      throw err;
-    }
-    this.pending = {
-      ring: this.ring,
-      reader: this.reader,
-      control: this.control,
-      workers: config.workers,
-      directUffd: this.direct ? fd : -1,
-    };
+    const events = (granted & featureMask(UFFD_EVENT_KINDS)) !== 0;
+    this.source =
+      (config.directPoll ?? true)
+        ? new DirectSource(fd, this.ownUffdId, this.control, events, this.pageSize)
+        : new ReaderSource(this.ring, this.uffds, fd, this.ownUffdId);
+    this.pending = { ring: this.ring, reader: this.source.reader, control: this.control, workers: config.workers, uffds: this.uffds };
   }
 
   private async startWorkers(): Promise<void> {
-    const { workers, spin, parkMs, maxInflight, statsIntervalMs } = this.config;
+    const { workers, spinUs, parkMs, maxInflight, statsIntervalMs } = this.config;
     this.pool = await WorkerPool.start(
       {
         ring: this.ring,
@@ -143,17 +130,19 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         statsSab: this.statsBlock.sab,
         uffdTableSab: this.uffds.sab,
         pageSize: this.pageSize,
-        direct: this.direct,
+        waiter: this.source.waiter,
+        nativeResolvers: this.config.nativeResolvers,
+        wake: () => this.source.wake(),
       },
-      { workers, spin, parkMs, maxInflight, startTimeoutMs: WORKER_START_TIMEOUT_MS },
+      { workers, spinUs, parkMs, maxInflight, startTimeoutMs: WORKER_START_TIMEOUT_MS },
     );
     this.pool.onMessage((msg) => this.onWorkerMessage(msg));
     this.stopStatsTicker = startStatsTicker(this, statsIntervalMs, () => this.stats());
   }
 
-  /** True when idle workers read faults from the own uffd themselves (see FaultHandlerOptions.directPoll). */
+  /** True when the workers read the uffds themselves (see FaultHandlerOptions.directPoll). */
   get directPoll(): boolean {
-    return this.direct !== null;
+    return this.source.waiter !== null;
   }
 
   get closed(): boolean {
@@ -171,6 +160,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     const regionId = this.registry.allocate();
     try {
       await this.loadResolver(regionId, r.resolver, r.name, r.size, r.readahead);
+      const nativeResolver = this.prepareNative(regionId, r.resolver);
       const mapping = native.mapAnonymous(r.size);
       // Described before registered: a fault read first would find no region and be poisoned.
       this.table.insert({
@@ -182,6 +172,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         offset: 0,
         readahead: r.readahead,
         flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+        ...nativeResolver,
       });
       try {
         native.uffdRegister(this.fd, mapping.address, r.size, native.constants.UFFDIO_REGISTER_MODE_MISSING);
@@ -211,12 +202,14 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     const regionIds: number[] = [];
     let uffdId = -1;
     try {
+      const natives: ({ native: NativeResolver } | undefined)[] = [];
       for (const r of regions) {
         const id = this.registry.allocate();
         regionIds.push(id);
         await this.loadResolver(id, r.resolver, r.name, r.size, r.readahead);
+        natives.push(this.prepareNative(id, r.resolver));
       }
-      // The table must describe the uffd before the reader watches it: a fault
+      // The table must describe the uffd before anyone reads it: a fault
       // read first would find no region and be poisoned.
       uffdId = this.uffds.claim(fd);
       regions.forEach((r, i) => {
@@ -229,9 +222,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           offset: r.offset,
           readahead: r.readahead,
           flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+          ...natives[i],
         });
       });
-      this.reader.add(fd, uffdId);
+      this.source.add(fd, uffdId);
     } catch (err) {
       if (uffdId >= 0) {
         this.table.removeUffd(uffdId);
@@ -259,11 +253,11 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     return quiesce(this.pending, timeoutMs);
   }
 
-  /** Per-region counters and the reader's and ring's. */
+  /** Per-region counters, and how faults were read (by the workers, or the reader thread and the ring). */
   stats(): HandlerStats {
     return {
-      reader: this.reader.stats(),
-      direct: { messages: this.control.directMessages() },
+      reader: this.source.reader?.stats() ?? NO_READER,
+      workers: this.control.counters(),
       ring: this.ring.stats(),
       regions: this.registry.statsByName(),
     };
@@ -290,8 +284,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       }
     }
     await quiesce(this.pending, 500);
-    this.reader.stop();
+    this.source.stop();
+    this.control.close();
     this.ring.close();
+    this.source.wake();
     await this.pool.stop(POOL_STOP_TIMEOUT_MS);
     this.releaseNative();
     this.registry.clear();
@@ -329,7 +325,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     await quiesce(this.pending, RELEASE_DRAIN_MS);
     for (const id of [adopted.uffdId, ...adopted.children]) {
       this.table.removeUffd(id);
-      this.reader.remove(id);
+      const fd = this.uffds.fdOf(id);
+      if (fd >= 0) this.source.remove(fd, id);
       closeQuietly(this.uffds.release(id));
     }
     for (const id of adopted.regionIds) {
@@ -344,6 +341,19 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     if (this.state !== 'open') {
       throw new FaultlineError('ERR_FAULTLINE_CLOSED', `cannot ${what}: the FaultHandler is closed; create a new one`);
     }
+  }
+
+  /**
+   * The table's native form of a built-in resolver (the waiter's fast path),
+   * holding its fd or mapping until region `regionId` is released; nothing
+   * when the fast path is off or the resolver is not a built-in.
+   */
+  private prepareNative(regionId: number, spec: ResolverSpec): { native: NativeResolver } | undefined {
+    if (!this.config.nativeResolvers || this.source.waiter === null) return undefined;
+    const prepared = prepareNative(spec);
+    if (!prepared) return undefined;
+    this.registry.onRelease(regionId, prepared.release);
+    return { native: prepared.native };
   }
 
   private async loadResolver(regionId: number, spec: ResolverSpec, name: string, regionSize: number, readahead: number): Promise<void> {
@@ -397,24 +407,13 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     root?.emit('event', event);
   }
 
-  /** Closes every uffd still open and stops the reader (idempotent). */
+  /** Closes every uffd still open, then what read them (idempotent). */
   private releaseNative(): void {
-    try {
-      this.reader.stop();
-    } catch {
-      // already stopped
-    }
+    this.source.stop();
     // The own uffd last: adopted uffds and fork children first.
     for (const fd of this.uffds.releaseAll()) if (fd !== this.fd) closeQuietly(fd);
     closeQuietly(this.fd);
-    this.closeDirect();
-  }
-
-  /** Closes the direct poll set (after the workers stopped polling it). */
-  private closeDirect(): void {
-    if (!this.direct) return;
-    closeQuietly(this.direct.epollFd);
-    closeQuietly(this.direct.kickFd);
+    this.source.close();
   }
 }
 

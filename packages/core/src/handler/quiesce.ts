@@ -1,30 +1,48 @@
 /**
  * "Nothing is pending anywhere": the check close(), unmap and idle() wait on.
- * A fault can be in one of four places between the kernel and its install:
- * queued in the kernel (the uffd is readable), held by the reader thread, in
- * the ring, or in a worker's hands. Each is asked in an order that cannot miss
- * one moving between them (see isQuiet).
+ * A fault is, between the kernel and its answer, a thread parked on a uffd
+ * (the kernel counts those: fdinfo 'total', whichever path the fault takes),
+ * possibly a record in the ring or held by the reader thread (reader path),
+ * and a worker holding it (its busy flag, raised before the read returns to
+ * JS and dropped after the answer and its counters). Each is asked in an
+ * order that cannot miss one moving between them (see isQuiet).
  */
 import native from '@faultline/native';
 import type { FaultRing } from '../ring/ring.js';
 import type { ControlBlock } from '../shared/control-block.js';
+import type { UffdTable } from '../shared/uffd-table.js';
+import { readUffdFdinfo } from './uffd-fdinfo.js';
 
 export interface PendingSources {
   ring: FaultRing;
-  reader: native.Reader;
+  /** The reader thread (reader path only). */
+  reader: native.Reader | null;
   control: ControlBlock;
   workers: number;
-  /** The own uffd when idle workers read it themselves (direct poll), else -1. */
-  directUffd: number;
+  /** Every uffd in it is asked for threads parked on it. */
+  uffds: UffdTable;
+}
+
+/** Threads parked on any served uffd right now (a closed fd counts as none). */
+export function parkedThreads(uffds: UffdTable): number {
+  let parked = 0;
+  for (const fd of uffds.fds) {
+    if (fd < 0) continue;
+    try {
+      parked += readUffdFdinfo(fd).total;
+    } catch {
+      // closed while we looked: nobody can be parked on it any more
+    }
+  }
+  return parked;
 }
 
 /** True when no fault is queued, held or in flight right now. */
 export function isQuiet(s: PendingSources): boolean {
-  if (!s.ring.isEmpty() || !s.reader.idle()) return false;
-  // A fault the kernel handed to a parked worker is on no epoll ready list
-  // of the reader's: ask the uffd itself. Checked before the busy flags,
-  // which a worker raises before it reads (so a read message is never missed).
-  if (s.directUffd >= 0 && native.fdReadable(s.directUffd)) return false;
+  if (!s.ring.isEmpty() || (s.reader !== null && !s.reader.idle())) return false;
+  // Parked threads before busy flags: a worker raises its flag before the
+  // thread it read is answered, so a fault moving from one to the other is seen.
+  if (parkedThreads(s.uffds) > 0) return false;
   return !s.control.anyBusy(s.workers);
 }
 

@@ -11,6 +11,8 @@ import { Region } from './region.js';
 export class RegionRegistry {
   private readonly owners = new Map<number, Region | AdoptedUffd>();
   private readonly adoptedByUffd = new Map<number, AdoptedUffd>();
+  /** What each region holds outside the table (a native resolver's fd or mapping). */
+  private readonly releasers = new Map<number, () => void>();
   private readonly freeIds: number[] = [];
   private nextId = 0;
 
@@ -37,9 +39,16 @@ export class RegionRegistry {
     return this.freeIds.at(-1) ?? this.nextId;
   }
 
-  /** Gives `id` back (its owner, if any, is forgotten). */
+  /** Runs `release` when region `id` is released (once no fault can use what it frees). */
+  onRelease(id: number, release: () => void): void {
+    this.releasers.set(id, release);
+  }
+
+  /** Gives `id` back: its owner is forgotten and what it held is released. */
   release(id: number): void {
     this.owners.delete(id);
+    this.releasers.get(id)?.();
+    this.releasers.delete(id);
     this.freeIds.push(id);
   }
 
@@ -84,7 +93,10 @@ export class RegionRegistry {
     return out;
   }
 
+  /** Forgets everything and releases what every region held (the handler is closed). */
   clear(): void {
+    for (const release of this.releasers.values()) release();
+    this.releasers.clear();
     this.owners.clear();
     this.adoptedByUffd.clear();
   }

@@ -6,14 +6,13 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import native from '@faultline/native';
 import { FaultlineError } from '../errors.js';
 import type { FaultRing } from '../ring/ring.js';
 import type { ControlBlock } from '../shared/control-block.js';
-import type { DirectPollFds, FromWorker, ServeTask, ToWorker } from '../worker/protocol.js';
+import type { FromWorker, ServeTask, ToWorker, WaiterSetup } from '../worker/protocol.js';
 import type { ServeSummary } from '../worker/serve-loop.js';
 
-/** What every serve loop is started with (the shared structures and the direct poll set). */
+/** What every serve loop is started with (the shared structures and how it waits). */
 export interface PoolShared {
   ring: FaultRing;
   control: ControlBlock;
@@ -21,13 +20,17 @@ export interface PoolShared {
   statsSab: SharedArrayBuffer;
   uffdTableSab: SharedArrayBuffer;
   pageSize: number;
-  /** The direct poll set idle loops park in (null: they park on the ring's futex). */
-  direct: DirectPollFds | null;
+  /** Set when the workers read the uffds themselves; null: they take the reader's records from the ring. */
+  waiter: WaiterSetup | null;
+  /** The waiter serves the built-in resolvers natively (see FaultHandlerOptions.nativeResolvers). */
+  nativeResolvers: boolean;
+  /** Makes every waiting loop look around (after control.bumpSeq()). */
+  wake: () => void;
 }
 
 export interface PoolOptions {
   workers: number;
-  spin: number;
+  spinUs: number;
   parkMs: number;
   maxInflight: number;
   startTimeoutMs: number;
@@ -80,8 +83,9 @@ export class WorkerPool {
         uffdTableSab: shared.uffdTableSab,
         controlSab: shared.control.sab,
         pageSize: shared.pageSize,
-        direct: shared.direct,
-        spin: options.spin,
+        waiter: shared.waiter,
+        nativeResolvers: shared.nativeResolvers,
+        spinUs: options.spinUs,
         parkMs: options.parkMs,
         maxInflight: options.maxInflight,
       };
@@ -136,8 +140,7 @@ export class WorkerPool {
   /** Bumps the control sequence and wakes every parked loop. */
   kick(): void {
     this.shared.control.bumpSeq();
-    this.shared.ring.wakeAll();
-    if (this.shared.direct) native.directPollKick(this.shared.direct.kickFd, this.size);
+    this.shared.wake();
   }
 
   /**

@@ -9,8 +9,16 @@ import type { FileOptions } from './file.js';
 import type { PatternOptions } from './pattern.js';
 import type { SnapshotOptions } from './snapshot.js';
 
-function builtin(name: string): string {
+const BUILTINS = ['zero', 'pattern', 'file', 'snapshot'] as const;
+export type BuiltinName = (typeof BUILTINS)[number];
+
+function builtin(name: BuiltinName): string {
   return new URL(`./${name}.js`, import.meta.url).href;
+}
+
+/** Which built-in resolver `spec` loads, or null for any other module. */
+export function builtinName(spec: ResolverSpec): BuiltinName | null {
+  return BUILTINS.find((name) => spec.module === builtin(name)) ?? null;
 }
 
 /** Every page reads as zero. */

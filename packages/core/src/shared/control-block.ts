@@ -1,22 +1,64 @@
 /**
- * The control block: a few Int32 words in a SharedArrayBuffer that the main
- * thread and the serve loops both see, so neither has to send a message for
- * them (a serve loop parked in a syscall cannot receive one anyway).
+ * The control block: Int32 words in a SharedArrayBuffer that the main
+ * thread, the serve loops and their native waiters all see, so none of them
+ * has to send a message for these (a serve loop asleep in a syscall cannot
+ * receive one anyway). packages/native/src/serve/control_words.h is the C++
+ * half over the same words; keep the two in step.
  *
  *   seq            bumped by main after posting control messages; a loop that
  *                  sees it move drains its MessagePort
  *   sampleEvery    'fault' events: one fault in N is posted to main (0: off)
- *   directMessages uffd messages loops read themselves (direct poll)
- *   busy[w]        1 while worker w holds records or resolutions in flight;
+ *   workerMessages uffd messages the workers read themselves
+ *   leader         which worker waits on the uffds (0 none, else index + 1)
+ *   followerSeq    futex word the other workers sleep on
+ *   leaderParked   1 while the leader sleeps in read(2) / epoll_wait(2)
+ *   mode           how the leader waits: MODE_READ or MODE_EPOLL
+ *   closed         1 once the handler is stopping
+ *   counters       spin hits, parks, doorbells, hand-offs, natively served (handler.stats())
+ *   busy[w]        1 while worker w holds messages or resolutions in flight;
  *                  close() waits for every flag to drop
  */
+import native from '@faultline/native';
+
 const SEQ = 0;
 const SAMPLE_EVERY = 1;
-const DIRECT_MESSAGES = 2;
-const BUSY_BASE = 8;
+const WORKER_MESSAGES = 2;
+const LEADER = 3;
+const FOLLOWER_SEQ = 4;
+const LEADER_PARKED = 5;
+const MODE = 6;
+const CLOSED = 7;
+const SPIN_HITS = 8;
+const PARKS = 9;
+const DOORBELLS = 10;
+const HANDOFFS = 11;
+const NATIVE_SERVED = 12;
+const BUSY_BASE = 16;
 /** The most workers a handler may have. */
 export const MAX_WORKERS = 64;
 const WORDS = BUSY_BASE + MAX_WORKERS;
+
+/** The leader sleeps in read(2) on the own uffd, a blocking fd (it is the only uffd served). */
+export const MODE_READ = 0;
+/** The leader sleeps in epoll_wait(2) over every served uffd (non-blocking fds). */
+export const MODE_EPOLL = 1;
+export type WaitMode = typeof MODE_READ | typeof MODE_EPOLL;
+
+/** What the workers' waiting did (handler.stats().workers). */
+export interface WorkerCounters {
+  /** uffd messages the workers read themselves. */
+  messages: number;
+  /** Messages found while the leader spun (no sleep, no wake-up). */
+  spinHits: number;
+  /** Times the leader slept waiting for a fault. */
+  parks: number;
+  /** Doorbell rings answered (wake-ups of a leader asleep in read(2)). */
+  doorbells: number;
+  /** Times the lead passed to a sleeping worker. */
+  handoffs: number;
+  /** Faults the waiter served itself (built-in resolvers, no JS involved). */
+  nativeServed: number;
+}
 
 export class ControlBlock {
   readonly words: Int32Array;
@@ -47,17 +89,45 @@ export class ControlBlock {
     return Atomics.load(this.words, SAMPLE_EVERY);
   }
 
-  directMessages(): number {
-    return Atomics.load(this.words, DIRECT_MESSAGES) >>> 0;
+  counters(): WorkerCounters {
+    const w = this.words;
+    return {
+      messages: Atomics.load(w, WORKER_MESSAGES) >>> 0,
+      spinHits: Atomics.load(w, SPIN_HITS) >>> 0,
+      parks: Atomics.load(w, PARKS) >>> 0,
+      doorbells: Atomics.load(w, DOORBELLS) >>> 0,
+      handoffs: Atomics.load(w, HANDOFFS) >>> 0,
+      nativeServed: Atomics.load(w, NATIVE_SERVED) >>> 0,
+    };
   }
 
-  addDirectMessages(n: number): void {
-    Atomics.add(this.words, DIRECT_MESSAGES, n);
+  mode(): WaitMode {
+    return Atomics.load(this.words, MODE) as WaitMode;
   }
 
-  /** Word index of worker `w`'s busy flag (the native direct poll raises it before it reads a uffd). */
-  busyIndex(w: number): number {
-    return BUSY_BASE + w;
+  setMode(mode: WaitMode): void {
+    Atomics.store(this.words, MODE, mode);
+  }
+
+  /** True while the leader sleeps in a syscall (it needs a doorbell or a kick to look around). */
+  leaderParked(): boolean {
+    return Atomics.load(this.words, LEADER_PARKED) !== 0;
+  }
+
+  /** The leading worker's index, or -1. */
+  leader(): number {
+    return Atomics.load(this.words, LEADER) - 1;
+  }
+
+  /** Wakes every sleeping follower so it looks around (control posted, closing). */
+  wakeFollowers(): void {
+    Atomics.add(this.words, FOLLOWER_SEQ, 1);
+    native.futexWake(this.words, FOLLOWER_SEQ, 0x7fffffff);
+  }
+
+  /** Marks the handler closing: waiters return -1 from now on. */
+  close(): void {
+    Atomics.store(this.words, CLOSED, 1);
   }
 
   setBusy(w: number, busy: boolean): void {

@@ -20,7 +20,9 @@ const CAPACITY = 2;
 /** One past the highest slot ever used, so scans stop early. */
 const HIGH_WATER = 3;
 
-const ENTRY_WORDS = 8;
+// Entry layout (Float64 words). packages/native/src/serve/region_table.h reads
+// the same layout (the native fast path looks faults up too): keep in step.
+const ENTRY_WORDS = 12;
 const E_STATE = 0;
 const E_UFFD = 1;
 const E_START = 2;
@@ -29,6 +31,10 @@ const E_REGION = 4;
 const E_OFFSET = 5;
 const E_READAHEAD = 6;
 const E_FLAGS = 7;
+const E_NATIVE = 8;
+const E_NATIVE_ARG = 9;
+const E_NATIVE_BASE = 10;
+const E_NATIVE_SIZE = 11;
 
 export const ENTRY_FREE = 0;
 /** Served by the region's resolver. */
@@ -38,6 +44,29 @@ export const ENTRY_ZERO = 2;
 
 /** Entry flag: resolver failures install zero pages instead of poisoning (SIGBUS). */
 export const FLAG_ON_ERROR_ZERO = 1;
+
+/**
+ * How the native waiter may serve the entry's faults itself, without JS
+ * (a built-in resolver it knows; see handler/native-resolvers.ts). Anything
+ * it cannot do (a read error, a page past the end of a snapshot) goes to the
+ * JS resolver, which stays loaded in every worker.
+ */
+export const NATIVE_NONE = 0;
+/** Zero pages. */
+export const NATIVE_ZERO = 1;
+/** The pattern resolver's content; arg: seed. */
+export const NATIVE_PATTERN = 2;
+/** pread from a file; arg: fd (the handler's), base: file offset of resolver offset 0. */
+export const NATIVE_FILE = 3;
+/** Copied from a mapped file; arg: mapping address, base: file offset of resolver offset 0, size: file size. */
+export const NATIVE_SNAPSHOT = 4;
+
+export interface NativeResolver {
+  kind: number;
+  arg: number;
+  base: number;
+  size: number;
+}
 
 export interface TableEntry {
   state: number;
@@ -49,6 +78,8 @@ export interface TableEntry {
   offset: number;
   readahead: number;
   flags: number;
+  /** NATIVE_* (absent: NATIVE_NONE) and its parameters. */
+  native?: NativeResolver;
 }
 
 /** Result of a lookup, reused by the caller to avoid an allocation per fault. */
@@ -61,6 +92,7 @@ export class LookupResult implements TableEntry {
   offset = 0;
   readahead = 1;
   flags = 0;
+  native: NativeResolver = { kind: NATIVE_NONE, arg: 0, base: 0, size: 0 };
 }
 
 export class RegionTable {
@@ -201,6 +233,11 @@ export class RegionTable {
     out.offset = e[b + E_OFFSET]!;
     out.readahead = e[b + E_READAHEAD]!;
     out.flags = e[b + E_FLAGS]!;
+    const n = out.native;
+    n.kind = e[b + E_NATIVE]!;
+    n.arg = e[b + E_NATIVE_ARG]!;
+    n.base = e[b + E_NATIVE_BASE]!;
+    n.size = e[b + E_NATIVE_SIZE]!;
   }
 
   private put(entry: TableEntry): void {
@@ -231,6 +268,10 @@ export class RegionTable {
     e[b + E_OFFSET] = entry.offset;
     e[b + E_READAHEAD] = entry.readahead;
     e[b + E_FLAGS] = entry.flags;
+    e[b + E_NATIVE] = entry.native?.kind ?? NATIVE_NONE;
+    e[b + E_NATIVE_ARG] = entry.native?.arg ?? 0;
+    e[b + E_NATIVE_BASE] = entry.native?.base ?? 0;
+    e[b + E_NATIVE_SIZE] = entry.native?.size ?? 0;
     e[b + E_STATE] = entry.state;
   }
 

@@ -24,6 +24,11 @@ export class ControlChannel {
     private readonly post: (msg: FromWorker) => void,
   ) {}
 
+  /** The control seq as of the last drain (a waiter returns as soon as it moves). */
+  seenSeq(): number {
+    return this.seen;
+  }
+
   /** True when main posted something this loop has not drained yet. */
   pending(): boolean {
     return this.control.seq() !== this.seen;

@@ -15,10 +15,14 @@ import { codeOf, type FaultlineErrorCode } from '../errors.js';
 import type { FailureAction, UffdEvent } from '../events.js';
 import type { ResolverSpec } from '../resolver.js';
 
-/** The direct poll set's fds (docs/ring.md §9). */
-export interface DirectPollFds {
+/** What a serve loop needs to read the uffds itself (directPoll on; see native serve/fault_waiter.cc). */
+export interface WaiterSetup {
+  ownUffdId: number;
+  /** The serve set: the epoll the leader waits on in epoll mode, and its kick eventfd. */
   epollFd: number;
   kickFd: number;
+  /** The doorbell page on the own uffd (wakes a leader asleep in read(2)). */
+  doorbell: number;
 }
 
 /** The one Piscina task each worker runs until the handler closes. */
@@ -32,14 +36,15 @@ export interface ServeTask {
   controlSab: SharedArrayBuffer;
   pageSize: number;
   /**
-   * The handler's direct poll set: when set, an idle loop parks there and
-   * reads faults from the uffd itself (one wake-up per fault); records the
-   * reader publishes meanwhile arrive with a kick.
+   * Set when the workers read the uffds themselves (leader/followers); null
+   * when the reader thread publishes every fault to the ring.
    */
-  direct: DirectPollFds | null;
-  /** Ring checks before parking. */
-  spin: number;
-  /** Longest single park (ms): bounds how long a lost wake-up could cost. */
+  waiter: WaiterSetup | null;
+  /** The waiter serves faults of built-in resolvers natively (the region table says which). */
+  nativeResolvers: boolean;
+  /** Longest spin of the leader before it sleeps, microseconds (0: never). */
+  spinUs: number;
+  /** Longest single sleep (ms): bounds how long a lost wake-up could cost. */
   parkMs: number;
   /** Async resolutions one worker may have in flight. */
   maxInflight: number;

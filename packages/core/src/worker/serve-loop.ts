@@ -1,17 +1,22 @@
 /**
  * The resident serve loop: the Piscina task each worker runs until the
- * handler closes. It takes ring records and hands each message to the fault
- * server (fault.ts) or the event applier (uffd-events.ts). It never needs the
- * main thread: the main thread may be the one parked on the fault.
+ * handler closes. It waits for faults, hands each message to the fault server
+ * (fault.ts) or the event applier (uffd-events.ts), and drains control
+ * messages between. It never needs the main thread: the main thread may be
+ * the one parked on the fault.
  *
- * Idle policy: spin on the ring briefly, then park. With the handler's direct
- * poll set, parking means waiting on the uffd itself: the kernel wakes this
- * worker for a fault, it reads and resolves it (one wake-up per fault, as in a
- * plain C handler), and the reader thread only covers faults that arrive while
- * every worker is busy. Without it, the loop parks in a native futex on the
- * ring (a JS Atomics.wait would not be woken by the native reader's
- * FUTEX_WAKE). While async resolutions are in flight it must not park (their
- * promises need this thread's event loop), so it yields to the event loop.
+ * Waiting, by default, is the native FaultWaiter's (serve/fault_waiter.cc):
+ * one leader reads the uffds (spinning, then sleeping in read(2) or
+ * epoll_wait(2)), the other workers sleep until it hands over. The leader
+ * keeps the lead while it resolves synchronously and gives it up before it
+ * goes away for long: a control message to drain (resolver loading is async)
+ * or a full budget of async resolutions to wait for. While async resolutions
+ * are in flight the loop must not sleep in a syscall (their promises need
+ * this thread's event loop), so it only polls and yields to the event loop.
+ *
+ * With directPoll off, the reader thread publishes every fault to the ring
+ * and the loop takes records from it, parking in a native futex on the ring
+ * (a JS Atomics.wait would not be woken by the native reader's FUTEX_WAKE).
  */
 import native from '@faultline/native';
 import { FLAG_WRITE, KIND_FAULT } from '../ring/layout.js';
@@ -32,10 +37,8 @@ import { UffdEventApplier } from './uffd-events.js';
 
 /** Records claimed per take(): enough to amortise the CAS, small enough to share work between workers. */
 const BATCH_RECORDS = 16;
-/** Records one direct pull may return: 16 messages of up to 16 records each (docs/ring.md). */
-const DIRECT_RECORDS = 256;
-/** While spinning in direct mode, poll the uffd every 16 ring checks (a syscall costs ~16 checks). */
-const DIRECT_POLL_EVERY_MASK = 15;
+/** Records one wait may return: 16 messages of up to 16 records each (docs/ring.md). */
+const WAIT_RECORDS = 256;
 
 export interface ServeSummary {
   worker: number;
@@ -51,8 +54,8 @@ class ServeLoop {
   private readonly channel: ControlChannel;
   private readonly faults: FaultServer;
   private readonly events: UffdEventApplier;
-  private readonly records = new Uint32Array(BATCH_RECORDS * 4);
-  private readonly directRecords = new Uint32Array(DIRECT_RECORDS * 4);
+  private readonly records = new Uint32Array(WAIT_RECORDS * 4);
+  private waiter: native.FaultWaiter | null = null;
   private readonly inflight = new Set<Promise<void>>();
   private faultCount = 0;
 
@@ -92,8 +95,62 @@ class ServeLoop {
   }
 
   async run(): Promise<ServeSummary> {
-    const { index, spin, parkMs } = this.task;
+    const { index } = this.task;
     this.task.port.postMessage({ type: 'ready', worker: index } satisfies FromWorker);
+    if (this.task.waiter) await this.runWithWaiter();
+    else await this.runOnRing();
+    await Promise.allSettled([...this.inflight]);
+    // Answer control messages that raced with close, then release resolvers.
+    await this.channel.drain();
+    await this.resolvers.dropAll();
+    this.control.setBusy(index, false);
+    this.task.port.close();
+    return { worker: index, faults: this.faultCount, events: this.events.count };
+  }
+
+  /** Leader/followers over the uffds (the default). */
+  private async runWithWaiter(): Promise<void> {
+    const { index, pageSize, spinUs, parkMs } = this.task;
+    const setup = this.task.waiter!;
+    const waiter = new native.FaultWaiter({
+      control: this.control.words,
+      uffdTable: this.uffds.fds,
+      worker: index,
+      ownUffdId: setup.ownUffdId,
+      epollFd: setup.epollFd,
+      kickFd: setup.kickFd,
+      doorbell: setup.doorbell,
+      pageSize,
+      maxSpinUs: spinUs,
+      parkMs,
+      ...(this.task.nativeResolvers
+        ? { regionTable: new Uint8Array(this.task.tableSab), regionStats: new Int32Array(this.task.statsSab) }
+        : {}),
+    });
+    this.waiter = waiter;
+    const records = this.records;
+    for (;;) {
+      if (this.channel.pending()) {
+        waiter.release(); // resolver loading is async: let another worker lead meanwhile
+        await this.channel.drain();
+      }
+      const n = waiter.wait(records, this.channel.seenSeq() >>> 0, this.inflight.size === 0);
+      if (n > 0) {
+        await this.handleRecords(records, n);
+        this.control.setBusy(index, this.inflight.size > 0);
+      } else if (n < 0) {
+        return;
+      } else if (this.inflight.size > 0) {
+        await yieldToEventLoop();
+      }
+    }
+  }
+
+  /** Records from the ring, published by the reader thread (directPoll off). */
+  private async runOnRing(): Promise<void> {
+    const { index, spinUs, parkMs } = this.task;
+    // Ring checks before parking: each is a few atomic loads (~0.1 µs).
+    const spins = spinUs > 0 ? spinUs * 4 : 1;
     const control = this.control;
     for (;;) {
       if (this.channel.pending()) await this.channel.drain();
@@ -111,65 +168,9 @@ class ServeLoop {
         await yieldToEventLoop();
         continue;
       }
-      if (this.task.direct) {
-        const got = this.parkDirect();
-        if (got > 0) {
-          control.addDirectMessages(countMessages(this.directRecords, got));
-          await this.handleRecords(this.directRecords, got);
-          control.setBusy(index, this.inflight.size > 0);
-        } else if (got < 0 && this.ring.isEmpty()) {
-          break;
-        }
-        continue;
-      }
-      const state = this.ring.waitForWork(spin, parkMs);
-      if (state === 'closed' && this.ring.isEmpty()) break;
+      const state = this.ring.waitForWork(spins, parkMs);
+      if (state === 'closed' && this.ring.isEmpty()) return;
     }
-    await Promise.allSettled([...this.inflight]);
-    // Answer control messages that raced with close, then release resolvers.
-    await this.channel.drain();
-    await this.resolvers.dropAll();
-    control.setBusy(index, false);
-    this.task.port.close();
-    return { worker: index, faults: this.faultCount, events: this.events.count };
-  }
-
-  /**
-   * Spins on the ring, then parks in the direct poll set. Returns the records
-   * pulled from a uffd into directRecords (> 0), 0 to look around again (ring
-   * records, a control message, a kick, a timeout), or -1 once the ring closed.
-   */
-  private parkDirect(): number {
-    const { spin, parkMs } = this.task;
-    const ring = this.ring;
-    for (let i = 1; i <= spin; i++) {
-      if (!ring.isEmpty()) return 0;
-      if (ring.closed) return -1;
-      if ((i & DIRECT_POLL_EVERY_MASK) === 0) {
-        // Poll the uffd too (timeout 0): a fault caught while spinning costs
-        // no wake-up at all, and wake-ups are what dominate (docs/performance.md).
-        const got = this.pullDirect(0);
-        if (got > 0) return got;
-      }
-    }
-    ring.enterPollers();
-    try {
-      // Re-check after announcing ourselves: a reader that published before it
-      // could see us counted did not kick (the same handshake as the futex).
-      if (!ring.isEmpty()) return 0;
-      if (ring.closed) return -1;
-      if (this.channel.pending()) return 0;
-      return this.pullDirect(parkMs);
-    } finally {
-      ring.leavePollers();
-    }
-  }
-
-  /** One wait in the direct poll set (0: just look): records read into directRecords, or 0. */
-  private pullDirect(timeoutMs: number): number {
-    const { epollFd, kickFd } = this.task.direct!;
-    const control = this.control;
-    return native.directPollPull(epollFd, kickFd, this.uffds.fds, this.directRecords, control.words, control.busyIndex(this.task.index), timeoutMs);
   }
 
   private async handleRecords(r: Uint32Array, n: number): Promise<void> {
@@ -188,7 +189,10 @@ class ServeLoop {
   private async track(p: Promise<void>): Promise<void> {
     const tracked = p.finally(() => this.inflight.delete(tracked));
     this.inflight.add(tracked);
-    if (this.inflight.size >= this.task.maxInflight) await Promise.race(this.inflight);
+    if (this.inflight.size >= this.task.maxInflight) {
+      this.waiter?.release(); // nobody reads faults while this loop waits: let another worker lead
+      await Promise.race(this.inflight);
+    }
   }
 
   /** Posts one fault in N (the control block's sampleEvery) to main as a 'fault' event. */
@@ -206,13 +210,6 @@ class ServeLoop {
       } satisfies FromWorker);
     }
   }
-}
-
-/** Message heads among the first `n` records. */
-function countMessages(r: Uint32Array, n: number): number {
-  let messages = 0;
-  for (let i = 0; i < n; i += messageRecords(r, i)) messages++;
-  return messages;
 }
 
 function yieldToEventLoop(): Promise<void> {

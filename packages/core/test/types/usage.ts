@@ -19,7 +19,7 @@ import {
 import type { StripeOptions } from './resolver.js';
 
 export async function main(): Promise<void> {
-  const options: FaultHandlerOptions = { workers: 2, spin: 100, features: ['remove'] };
+  const options: FaultHandlerOptions = { workers: 2, spinUs: 100, features: ['remove'] };
   const handler = await FaultHandler.create(options);
   const region: Region = await handler.map({
     size: 1 << 20,
@@ -45,7 +45,7 @@ export async function main(): Promise<void> {
     if (ev.kind === 'remap') void (ev.from + ev.to + ev.length);
     if (ev.kind === 'fork') void ev.childUffdId;
   });
-  handler.on('stats', (s: HandlerStats) => void (s.reader.messages + s.direct.messages + s.ring.stalls));
+  handler.on('stats', (s: HandlerStats) => void (s.reader.messages + s.workers.messages + s.ring.stalls));
   handler.on('fault', (f) => void (f.address + f.tid));
 
   const custom = resolvers.custom<StripeOptions>(new URL('./resolver.js', import.meta.url), { byte: 7 });

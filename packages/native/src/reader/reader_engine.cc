@@ -8,6 +8,7 @@
 #include "../sys/eventfd.h"
 #include "../sys/fd.h"
 #include "../uffd_read.h"
+#include "../uffd_table.h"
 
 namespace faultline {
 
@@ -132,19 +133,9 @@ void ReaderEngine::Stop() {
   control_fd_ = epoll_fd_ = -1;
 }
 
-// Takes the first free table entry (-1) for `fd` by compare-and-swap: the JS
-// side claims entries the same way (FaultHandler.adopt), from another thread,
-// so a plain check-then-store could hand one id out twice. The reader thread
-// claims too (FORK children).
 int64_t ReaderEngine::ClaimId(int fd) {
-  for (uint32_t id = 0; id < table_size_; id++) {
-    if (std::atomic_ref<int32_t>(table_[id]).load() == fd) return kAlreadyInTable;
-  }
-  for (uint32_t id = 0; id < table_size_; id++) {
-    int32_t expected = -1;
-    if (std::atomic_ref<int32_t>(table_[id]).compare_exchange_strong(expected, fd)) return id;
-  }
-  return kTableFull;
+  static_assert(kAlreadyInTable == kUffdAlreadyInTable && kTableFull == kUffdTableFull);
+  return ClaimUffdId(table_, table_size_, fd);
 }
 
 uint64_t ReaderEngine::Post(Command command) {

@@ -20,22 +20,26 @@ inline void CloseQuietly(int fd) {
   if (fd >= 0) close(fd);
 }
 
-// Sets O_NONBLOCK on the open file behind `fd` if it is missing (it is a
-// property of the open file, shared by every fd that refers to it). Returns 0
-// or -errno; `*failed_call`, when given, names the fcntl that failed.
-inline int SetNonBlocking(int fd, const char** failed_call = nullptr) {
+// Sets (`on`) or clears O_NONBLOCK on the open file behind `fd` if it
+// differs (it is a property of the open file, shared by every fd that refers
+// to it). Returns 0 or -errno; `*failed_call`, when given, names the fcntl
+// that failed.
+inline int SetNonBlockingFlag(int fd, bool on, const char** failed_call = nullptr) {
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0) {
     if (failed_call != nullptr) *failed_call = "fcntl(F_GETFL)";
     return -errno;
   }
-  if ((flags & O_NONBLOCK) != 0) return 0;
-  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    if (failed_call != nullptr) *failed_call = "fcntl(F_SETFL, O_NONBLOCK)";
+  if (((flags & O_NONBLOCK) != 0) == on) return 0;
+  if (fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) != 0) {
+    if (failed_call != nullptr) *failed_call = "fcntl(F_SETFL)";
     return -errno;
   }
   return 0;
 }
+
+inline int SetNonBlocking(int fd, const char** failed_call = nullptr) { return SetNonBlockingFlag(fd, true, failed_call); }
+inline int SetBlocking(int fd, const char** failed_call = nullptr) { return SetNonBlockingFlag(fd, false, failed_call); }
 
 // Runs `call` (a syscall returning ssize_t) again while a signal interrupts
 // it before it did anything. Returns its result, or -errno.

@@ -1,0 +1,195 @@
+// The native fast path: faults of regions whose resolver is a built-in the
+// waiter knows (zero, pattern, file, snapshot) are served right where they
+// were read, with no trip through JS: look the page up in the region table,
+// produce the bytes, one install ioctl, count. That makes Faultline's
+// built-in resolvers cost what a plain C handler costs per fault.
+//
+// It is an accelerator, never the only way: anything it cannot do (a write-
+// protect or minor fault, a read error, a page past the end of a snapshot,
+// an install error other than the kernel's usual answers) goes to JS, where
+// the same resolver is loaded and fault.ts / failure.ts apply the rules and
+// the failure policy. What it does do follows core/src/worker/installer.ts
+// exactly (EEXIST: wake; EAGAIN: retry, then wake; ENOENT/ESRCH: drop), and
+// counts the same region counters.
+#pragma once
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "../pattern_fill.h"
+#include "../uffd_constants.h"
+#include "region_table.h"
+
+namespace faultline::serve {
+
+class NativePath {
+ public:
+  NativePath() = default;
+  NativePath(RegionTableView table, RegionStatsView stats, uint64_t page_size)
+      : table_(table), stats_(stats), page_size_(page_size) {}
+  NativePath(const NativePath&) = delete;
+  NativePath& operator=(const NativePath&) = delete;
+  NativePath(NativePath&& other) noexcept { *this = static_cast<NativePath&&>(other); }
+  NativePath& operator=(NativePath&& other) noexcept {
+    table_ = other.table_;
+    stats_ = other.stats_;
+    page_size_ = other.page_size_;
+    scratch_ = other.scratch_;
+    scratch_bytes_ = other.scratch_bytes_;
+    other.scratch_ = nullptr;
+    other.scratch_bytes_ = 0;
+    return *this;
+  }
+  ~NativePath() {
+    if (scratch_ != nullptr) munmap(scratch_, scratch_bytes_);
+  }
+
+  // Serves the page fault `msg` of uffd `uffd_id` (fd `fd`) if it can; true
+  // when the faulting thread has been answered, false to leave it to JS.
+  bool Serve(uint32_t uffd_id, int fd, const uffd_msg& msg) {
+    if ((msg.arg.pagefault.flags & (UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_MINOR)) != 0) return false;
+    uint64_t ps = page_size_;
+    uint64_t page = msg.arg.pagefault.address & ~(ps - 1);
+    RegionEntry e;
+    if (!table_.Lookup(uffd_id, page, &e)) return false;  // unknown address: JS fails it loudly
+    int kind = e.state == kEntryZero ? kNativeZero : e.native_kind;
+    if (kind == kNativeNone) return false;
+    uint64_t end = e.start + e.length;
+    uint64_t length = e.state == kEntryZero ? ps : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps)) * ps;
+    uint64_t offset = e.offset + (page - e.start);
+    int64_t done = 0;
+    switch (kind) {
+      case kNativeZero:
+        done = Zero(fd, page, length);
+        break;
+      case kNativePattern: {
+        uint8_t* scratch = Scratch(length);
+        if (scratch == nullptr || offset % 4 != 0) return false;
+        FillPatternWords(reinterpret_cast<uint32_t*>(scratch), length / 4, static_cast<uint32_t>(e.native_arg), offset / 4);
+        done = Copy(fd, page, scratch, length);
+        break;
+      }
+      case kNativeFile: {
+        uint8_t* scratch = Scratch(length);
+        if (scratch == nullptr || !ReadFile(static_cast<int>(e.native_arg), e.native_base + offset, scratch, length)) return false;
+        done = Copy(fd, page, scratch, length);
+        break;
+      }
+      case kNativeSnapshot: {
+        uint64_t at = e.native_base + offset;
+        if (at + length > e.native_size) return false;  // straddles the end of the file: JS zero-fills the tail
+        done = Copy(fd, page, reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(e.native_arg)) + at, length);
+        break;
+      }
+      default:
+        return false;
+    }
+    if (!Settle(fd, e.region_id, kind, page, done)) return false;
+    stats_.Add(e.region_id, kStatFaults);
+    if (e.state != kEntryZero) stats_.Add(e.region_id, kStatResolverCalls);
+    return true;
+  }
+
+ private:
+  // What an install's answer means (installer.ts): true when the faulting
+  // page is resolved, false for an error JS must handle.
+  bool Settle(int fd, int region, int kind, uint64_t page, int64_t done) {
+    if (done > 0) {
+      int32_t pages = static_cast<int32_t>(static_cast<uint64_t>(done) / page_size_);
+      stats_.Add(region, kStatPagesInstalled, pages);
+      if (kind == kNativeZero) stats_.Add(region, kStatZeroFills, pages);
+      return true;
+    }
+    if (done == -EEXIST) {
+      // Someone installed it first: EEXIST does not wake the waiter.
+      stats_.Add(region, kStatEexist);
+      Wake(fd, page);
+      return true;
+    }
+    if (done == -EAGAIN) {
+      // Retried out already (see Install): re-deliver, the thread faults again.
+      stats_.Add(region, kStatRetries);
+      Wake(fd, page);
+      return true;
+    }
+    if (done == -ENOENT || done == -ESRCH) {
+      stats_.Add(region, kStatDropped);  // the range or the process is gone
+      return true;
+    }
+    return false;
+  }
+
+  // The install ioctls: bytes done, or -errno. EAGAIN (the memory map is
+  // changing) is retried a bounded number of times, as installer.ts does.
+  template <typename Request>
+  static int64_t Install(int fd, unsigned long op, Request* req, __s64* out) {
+    for (int attempt = 0;; attempt++) {
+      *out = 0;
+      int rc = ioctl(fd, op, req);
+      int64_t done = rc == 0 || *out > 0 ? *out : -errno;
+      if (done != -EAGAIN || attempt >= kEagainRetries) return done;
+    }
+  }
+
+  static int64_t Zero(int fd, uint64_t page, uint64_t length) {
+    uffdio_zeropage z{};
+    z.range.start = page;
+    z.range.len = length;
+    return Install(fd, UFFDIO_ZEROPAGE, &z, &z.zeropage);
+  }
+
+  static int64_t Copy(int fd, uint64_t page, const uint8_t* src, uint64_t length) {
+    uffdio_copy c{};
+    c.dst = page;
+    c.src = reinterpret_cast<uint64_t>(src);
+    c.len = length;
+    return Install(fd, UFFDIO_COPY, &c, &c.copy);
+  }
+
+  void Wake(int fd, uint64_t page) {
+    uffdio_range r{page, page_size_};
+    ioctl(fd, UFFDIO_WAKE, &r);
+  }
+
+  // pread the whole run; past the end of the file reads as zero (file.ts does the same).
+  static bool ReadFile(int fd, uint64_t at, uint8_t* out, uint64_t length) {
+    uint64_t done = 0;
+    while (done < length) {
+      ssize_t n = pread(fd, out + done, length - done, static_cast<off_t>(at + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return false;  // JS reports it under the region's policy
+      }
+      if (n == 0) break;
+      done += static_cast<uint64_t>(n);
+    }
+    if (done < length) std::memset(out + done, 0, length - done);
+    return true;
+  }
+
+  // Page-aligned scratch of at least `length` bytes (grown as regions with more readahead come).
+  uint8_t* Scratch(uint64_t length) {
+    if (length <= scratch_bytes_) return scratch_;
+    void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    if (scratch_ != nullptr) munmap(scratch_, scratch_bytes_);
+    scratch_ = static_cast<uint8_t*>(p);
+    scratch_bytes_ = length;
+    return scratch_;
+  }
+
+  static constexpr int kEagainRetries = 64;
+
+  RegionTableView table_;
+  RegionStatsView stats_;
+  uint64_t page_size_ = 4096;
+  uint8_t* scratch_ = nullptr;
+  uint64_t scratch_bytes_ = 0;
+};
+
+}  // namespace faultline::serve
