@@ -4,9 +4,9 @@
   "variables": {
     # 1: also build what only tests and the bench use (src/testing/: the
     # faultline_testing addon behind @faultline/native/testing, the C baseline
-    # handler, the wake-up probe). The workspace build keeps the default; an
-    # install that needs none of it configures with -Dfaultline_testing=0
-    # (scripts/build.mjs passes -D arguments and npm_config_faultline_testing on).
+    # handler, the wake-up probe). scripts/build.mjs always passes it: 1 for the
+    # workspace build, 0 for a user's `npm install`. This default serves a
+    # direct `node-gyp rebuild --nodedir=...` in the repository.
     "faultline_testing%": 1
   },
   "target_defaults": {

@@ -5,5 +5,7 @@ module.exports = require('./load-addon.js')(
   'faultline_native.node',
   'ERR_FAULTLINE_NATIVE_NOT_BUILT',
   'the compiled addon',
-  'Build it with `npm run build` at the repository root (needs g++, make and python3).',
+  'In the Faultline repository, build it with `npm run build`; in a project that installed ' +
+    '@faultline/native, `npm rebuild @faultline/native` runs its build again and shows why it failed ' +
+    '(needs g++, make, python3 and the Node headers).',
 );

@@ -1,7 +1,7 @@
 /**
  * @faultline/native/testing — helpers for tests and the bench, in their own
  * addon (faultline_testing.node) so production code never loads them. Built by
- * the workspace build; an install configured with -Dfaultline_testing=0 has
+ * the workspace build; a user's `npm install` (-Dfaultline_testing=0) has
  * none, and requiring this module then throws ERR_FAULTLINE_NATIVE_TESTING_NOT_BUILT.
  */
 
