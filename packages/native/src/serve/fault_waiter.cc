@@ -51,6 +51,7 @@
 #include "control_words.h"
 #include "native_path.h"
 #include "region_table.h"
+#include "spin_policy.h"
 
 namespace faultline {
 
@@ -116,7 +117,7 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
     page_size_ = static_cast<uint64_t>(NumberOption(o, "pageSize", 1, 1 << 30));
     max_spin_ns_ = static_cast<uint64_t>(NumberOption(o, "maxSpinUs", 0, 1e6) * 1000);
     park_ms_ = static_cast<int>(NumberOption(o, "parkMs", 1, 60000));
-    gap_ewma_ns_ = max_spin_ns_;
+    spin_ = serve::SpinPolicy(max_spin_ns_);
     keep_control_ = Napi::Persistent(o.Get("control").As<Napi::Object>());
     keep_table_ = Napi::Persistent(o.Get("uffdTable").As<Napi::Object>());
     if (!o.Get("regionTable").IsUndefined()) {
@@ -174,13 +175,16 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
         }
       }
       uint64_t entered = sys::MonotonicNs();
-      uint64_t window = may_park ? SpinWindow() : 0;
+      uint64_t window = may_park ? spin_.Window() : 0;
       got_ = 0;
       // Without a spin window a sleeping read is tried at once: it returns
       // at once too when a message is queued, and saves a syscall per fault.
       int n = window > 0 || !may_park ? Spin(out, max_records, seen, window) : 0;
       if (got_ == 0 && may_park) n = Park(out, max_records, seen);
-      if (got_ > 0) Learn(sys::MonotonicNs() - entered);
+      if (got_ > 0) {
+        uint64_t now = sys::MonotonicNs();
+        spin_.Arrived(now, now - entered, got_);
+      }
       if (n > 0) return n;
       if (!may_park) return 0;
       // Nothing for JS: every message was served natively (wait for the
@@ -202,16 +206,6 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
     Word(serve::kFollowerSeq).fetch_add(1);
     if (sys::FutexWake(&control_[serve::kFollowerSeq], 1) > 0) Word(serve::kHandoffs).fetch_add(1);
   }
-
-  // The spin window: spinning pays only while faults keep coming, so the
-  // window follows the recent gaps between faults. When they are longer than
-  // the largest window a short spin still catches bursts.
-  uint64_t SpinWindow() const {
-    if (max_spin_ns_ == 0) return 0;
-    return gap_ewma_ns_ <= max_spin_ns_ ? max_spin_ns_ : max_spin_ns_ / 8;
-  }
-
-  void Learn(uint64_t gap_ns) { gap_ewma_ns_ = gap_ewma_ns_ - gap_ewma_ns_ / 8 + gap_ns / 8; }
 
   // Non-blocking reads until something comes, control is posted, or `window_ns` passes.
   int Spin(uint32_t* out, uint32_t max_records, int32_t seen, uint64_t window_ns) {
@@ -350,7 +344,7 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
   uint64_t doorbell_ = 0;
   uint64_t page_size_ = 4096;
   uint64_t max_spin_ns_ = 0;
-  uint64_t gap_ewma_ns_ = 0;
+  serve::SpinPolicy spin_;
   int park_ms_ = 100;
   Napi::ObjectReference keep_control_;  // the SABs outlive the waiter
   Napi::ObjectReference keep_table_;
