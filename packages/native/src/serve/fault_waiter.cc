@@ -30,6 +30,7 @@
 #include <linux/userfaultfd.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -218,6 +219,9 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
       }
       if (window_ns == 0 || Load(serve::kSeq) != seen || Load(serve::kClosed) != 0) return 0;
       if (sys::MonotonicNs() - start >= window_ns) return 0;
+      // Let a thread woken onto this CPU run first (the faulting thread, once
+      // answered, often is): a spinner must never delay the next fault.
+      sched_yield();
     }
   }
 

@@ -9,7 +9,7 @@
 //
 // - During a stream of faults (arrivals closer than kStreamGapNs) it times
 //   epochs of kEpochFaults arrivals, one epoch spinning and one sleeping, and
-//   keeps the faster (spinning must win by kSpinMustWin to be worth its CPU)
+//   keeps the faster (spinning must win by 10% to be worth its CPU)
 //   for kKeepEpochs epochs, then measures again.
 // - Faults further apart than the largest spin window are not a stream:
 //   the leader sleeps (a spin would only burn the window).
@@ -68,10 +68,11 @@ class SpinPolicy {
   }
 
   static constexpr uint64_t kStreamGapNs = 1'000'000;
-  static constexpr uint32_t kEpochFaults = 128;
+  static constexpr uint32_t kEpochFaults = 256;
   static constexpr uint32_t kKeepEpochs = 16;
-  // Spin only when it is at least 5% faster per fault (spin * 100 < sleep * 95).
-  static constexpr uint64_t kSpinMustWinNum = 95;
+  // Spin only when it is at least 10% faster per fault (spin * 100 < sleep * 90): a
+  // smaller gain is within this machine's noise and not worth a CPU.
+  static constexpr uint64_t kSpinMustWinNum = 90;
   static constexpr uint64_t kSpinMustWinDen = 100;
 
   uint64_t max_spin_ns_ = 0;
