@@ -39,7 +39,7 @@ export interface SideResult {
 /**
  * The C handlers Faultline is measured against (packages/native/src/testing/baseline/):
  *   baseline:          one thread, blocking read, one ioctl per fault;
- *   limit:             one thread busy-polling a non-blocking uffd, one ioctl per fault;
+ *   limit:             one thread busy-polling a non-blocking uffd (never sleeping, yielding when empty), one ioctl per fault;
  *   readaheadBaseline: the blocking handler installing the scenario's readahead N pages per fault.
  */
 export const REFERENCES = ['baseline', 'limit', 'readaheadBaseline'] as const;

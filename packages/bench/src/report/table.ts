@@ -62,7 +62,7 @@ export function formatTable(report: BenchReport): string {
     ...renderColumns(HEADERS, grouped(report.scenarios, row), RIGHT),
     '',
     'ratio = Faultline / baseline throughput (baseline: a C handler thread, blocking read, one ioctl per fault).',
-    'lim ratio = Faultline / limit (the limit: a C handler thread busy-polling a non-blocking uffd, one ioctl per fault, never sleeping).',
+    'lim ratio = Faultline / limit (the limit: a C handler thread busy-polling a non-blocking uffd, never sleeping, yielding between empty reads; one ioctl per fault).',
     'ra ratio = Faultline / ra ref (ra ref: the blocking C handler installing the row\'s readahead pages per fault, one ioctl).',
     'Adopt rows: the faulting process is another one (Firecracker-style uffd over a Unix socket), the C references a handler process.',
     'fl = Faultline, bl = baseline, lim = limit. p50/p99: per-fault latency in microseconds, measured by the toucher. rssMiB: ' +

@@ -10,10 +10,12 @@
  *   blocking: read(2) on a blocking uffd; the thread sleeps between faults, so
  *             every fault pays two wake-ups (kernel -> handler, handler ->
  *             faulting thread). The plainest honest handler.
- *   busy:     read(2) on an O_NONBLOCK uffd in a loop, never sleeping; a fault
- *             pays only the wake-up of the faulting thread, at the price of a
- *             whole CPU. "The limit": what a handler can reach per fault
- *             without batching, whatever it spends.
+ *   busy:     read(2) on an O_NONBLOCK uffd in a loop, never sleeping
+ *             (sched_yield between empty reads, so it never delays a
+ *             thread sharing its CPU); a fault pays only the wake-up of the
+ *             faulting thread, at the price of a whole CPU. "The limit":
+ *             what a handler can reach per fault without batching, whatever
+ *             it spends.
  * --readahead N: each fault installs N pages from the faulting one on (one
  * ioctl, clipped at the end of the served range), like Faultline's readahead.
  *
@@ -32,6 +34,7 @@
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -260,10 +263,19 @@ static inline void* server_busy_main(void* arg) {
   struct server* s = (struct server*)arg;
   struct uffd_msg msgs[16];
   while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-    /* Non-blocking read in a loop, no sleeping: EAGAIN just means "again". */
+    /* Non-blocking read in a loop, never sleeping. */
     ssize_t n = read(s->uffd, msgs, sizeof(msgs));
     if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        /* Nothing yet. Yield, which keeps us runnable (no sleep, no wake-up
+           to pay) but lets a faulting thread woken onto this CPU run at once
+           instead of waiting out our time slice: without it this "limit" ran
+           at 26k pages/s where the blocking handler ran 44k (1 toucher, 2
+           vCPUs), with it 45k. */
+        sched_yield();
+        continue;
+      }
+      if (errno == EINTR) continue;
       die("read(uffd) failed: %s", strerror(errno));
     }
     server_handle(s, msgs, (size_t)n / sizeof(struct uffd_msg));
