@@ -45,10 +45,6 @@ export interface SideResult {
 export const REFERENCES = ['baseline', 'limit', 'readaheadBaseline'] as const;
 export type ReferenceName = (typeof REFERENCES)[number];
 
-/** The ScenarioResult field holding Faultline / reference throughput. */
-export const RATIO_FIELD = { baseline: 'ratio', limit: 'limitRatio', readaheadBaseline: 'readaheadRatio' } as const;
-export type RatioField = (typeof RATIO_FIELD)[ReferenceName];
-
 export interface Target {
   /** e.g. '>= 1.0x baseline' */
   text: string;
