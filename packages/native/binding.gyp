@@ -3,10 +3,9 @@
   # functions through an Init* hook called from its addon's registration file.
   "variables": {
     # 1: also build what only tests and the bench use (src/testing/: the
-    # faultline_testing addon behind @faultline/native/testing, the C reference
-    # handlers, the adopt bench's child, the wake-up probe). The workspace
-    # build keeps the default; an install that needs none of it configures
-    # with -Dfaultline_testing=0
+    # faultline_testing addon behind @faultline/native/testing, the C baseline
+    # handler, the wake-up probe). The workspace build keeps the default; an
+    # install that needs none of it configures with -Dfaultline_testing=0
     # (scripts/build.mjs passes -D arguments and npm_config_faultline_testing on).
     "faultline_testing%": 1
   },
