@@ -16,15 +16,19 @@ export interface CliOptions {
   /** Handler tuning for ablations (docs/performance.md); null: the library's defaults. */
   directPoll: boolean | null;
   spin: number | null;
+  /** --handler-option NAME=VALUE, any FaultHandler option by name (the library's option set changes faster than this CLI). */
+  handlerOptions: Record<string, HandlerOptionValue>;
   help: boolean;
 }
+
+export type HandlerOptionValue = boolean | number | string;
 
 export class UsageError extends Error {
   readonly code = 'ERR_FAULTLINE_BENCH_USAGE';
 }
 
 export const USAGE = `usage: faultline-bench [--quick] [--json FILE] [--filter NAME] [--rounds N] [--repeat K] [--pin CPU]
-                       [--baseline-only] [--no-direct-poll] [--spin N]
+                       [--baseline-only] [--no-direct-poll] [--spin N] [--handler-option NAME=VALUE]...
   --quick          a short run (under a minute): fewer scenarios, smaller regions, 3 rounds
   --json FILE      also write the results as JSON to FILE and a chart to FILE with .svg
   --filter NAME    run only scenarios whose name or group contains NAME
@@ -35,6 +39,9 @@ export const USAGE = `usage: faultline-bench [--quick] [--json FILE] [--filter N
   --baseline-only  measure the C references alone (baseline, limit, readahead)
   --no-direct-poll workers park on the ring only (every fault through the reader thread)
   --spin N         ring checks a worker makes before parking (library default 200; 1 on one CPU)
+  --handler-option NAME=VALUE
+                   pass any FaultHandler option (repeatable; true/false and numbers are typed),
+                   e.g. --handler-option spinUs=50 where the library has that option
   --help           this text
 `;
 
@@ -55,6 +62,7 @@ export function parseCliArgs(argv: readonly string[], cpuCount = cpus().length):
         'baseline-only': { type: 'boolean' },
         'no-direct-poll': { type: 'boolean' },
         spin: { type: 'string' },
+        'handler-option': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -78,6 +86,7 @@ export function parseCliArgs(argv: readonly string[], cpuCount = cpus().length):
     repeat,
     directPoll: values['no-direct-poll'] === true ? false : null,
     spin,
+    handlerOptions: Object.fromEntries((values['handler-option'] ?? []).map(handlerOption)),
     help: values.help ?? false,
   };
 }
@@ -90,4 +99,15 @@ function integerOption(flag: string, value: string | undefined, min: number, max
     throw new UsageError(`${flag} must be an integer from ${min} to ${maxText}, got '${value}'\n${USAGE}`);
   }
   return n;
+}
+
+/** NAME=VALUE -> [NAME, typed VALUE]: 'true'/'false' are booleans, numbers are numbers, the rest strings. */
+function handlerOption(text: string): [string, HandlerOptionValue] {
+  const match = /^([A-Za-z_$][\w$]*)=(.*)$/.exec(text);
+  if (match === null) {
+    throw new UsageError(`--handler-option takes NAME=VALUE (a FaultHandler option, e.g. spinUs=50), got '${text}'\n${USAGE}`);
+  }
+  const [, name, raw] = match as unknown as [string, string, string];
+  const value = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  return [name, value];
 }

@@ -44,6 +44,7 @@ async function bench(options: CliOptions): Promise<void> {
   const tuning = {
     ...(options.directPoll !== null ? { directPoll: options.directPoll } : {}),
     ...(options.spin !== null ? { spin: options.spin } : {}),
+    ...options.handlerOptions,
   };
   const progress = new Progress();
   progress.note(

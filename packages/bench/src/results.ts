@@ -106,8 +106,8 @@ export interface Environment {
   placement: Placement;
   /** Thread wake-up cost on this machine, probed before and after the scenarios (null if not probed; per run with --repeat). */
   wakeProbe: { before: WakeProbe; after: WakeProbe } | null;
-  /** Handler options the Faultline side ran with (ablations); {} = library defaults. */
-  handler: { directPoll?: boolean; spin?: number };
+  /** Handler options the Faultline side ran with, as given on the command line (ablations); {} = library defaults. */
+  handler: Record<string, boolean | number | string>;
   /** What rssDeltaKb means, for readers of the JSON. */
   rssNote: string;
 }
