@@ -51,11 +51,29 @@
           ]
         },
         {
-          # The raw C handler the bench runs next to Faultline (packages/bench).
-          # Shares the toucher with the test addon through src/testing/touch_core.h.
+          # The raw C handlers the bench runs next to Faultline (packages/bench):
+          # blocking, busy-polling ("the limit") and readahead. Shares the
+          # toucher with the test addon through src/testing/touch_core.h.
           "target_name": "faultline_c_baseline",
           "type": "executable",
           "sources": ["src/testing/baseline/c_baseline.c"],
+          "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-pthread"],
+          "ldflags": ["-pthread"]
+        },
+        {
+          # The adopt bench's faulting process: a Firecracker-style uffd handed
+          # over a Unix socket, then touched with the same toucher.
+          "target_name": "faultline_adopt_child",
+          "type": "executable",
+          "sources": ["src/testing/baseline/adopt_child.c"],
+          "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-pthread"],
+          "ldflags": ["-pthread"]
+        },
+        {
+          # The adopt bench's C reference: a handler process serving that uffd.
+          "target_name": "faultline_adopt_handler",
+          "type": "executable",
+          "sources": ["src/testing/baseline/adopt_handler.c"],
           "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-pthread"],
           "ldflags": ["-pthread"]
         },

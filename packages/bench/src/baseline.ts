@@ -1,16 +1,14 @@
-// Runs the raw C handler (faultline_c_baseline, built with @faultline/native)
+// Runs the raw C handlers (faultline_c_baseline, built with @faultline/native)
 // as a child process and parses its one JSON line. A child process keeps the
-// baseline's memory, threads and RSS apart from the Node process measuring
+// reference's memory, threads and RSS apart from the Node process measuring
 // Faultline, while touch_core.h keeps the toucher identical.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildDir } from '@faultline/native/paths';
+import { parseJsonLine, programPath } from './native-program.js';
 
 const run = promisify(execFile);
 
-export const baselinePath = join(buildDir, 'faultline_c_baseline');
+export const BASELINE_PROGRAM = 'faultline_c_baseline';
 
 export interface BaselineOptions {
   size: number;
@@ -21,9 +19,16 @@ export interface BaselineOptions {
   /** Required with content 'file'. */
   file?: string;
   write?: boolean;
+  /** 'blocking' (default): the baseline; 'busy': the limit (spinning on a non-blocking uffd). */
+  handler?: 'blocking' | 'busy';
+  /** Pages installed per fault (default 1). */
+  readahead?: number;
 }
 
 export interface BaselineResult {
+  /** How the handler waited for faults, and pages per fault, as the program ran them. */
+  mode: 'blocking' | 'busy';
+  readahead: number;
   elapsedNs: number;
   pages: number;
   /** Fault messages the C handler served. */
@@ -45,32 +50,26 @@ export function baselineArgs(o: BaselineOptions): string[] {
     '--seed', String(o.seed), '--page-content', o.content];
   if (o.file !== undefined) args.push('--file', o.file);
   if (o.write) args.push('--write');
+  if (o.handler !== undefined) args.push('--handler', o.handler);
+  if (o.readahead !== undefined) args.push('--readahead', String(o.readahead));
   return args;
 }
 
 export async function runBaseline(o: BaselineOptions): Promise<BaselineResult> {
-  if (!existsSync(baselinePath)) {
-    const err = new Error(`the C baseline is not built (${baselinePath} missing): run \`npm run build\` at the repository root`);
-    (err as NodeJS.ErrnoException).code = 'ERR_FAULTLINE_BASELINE_NOT_BUILT';
-    throw err;
-  }
-  const { stdout } = await run(baselinePath, baselineArgs(o), { maxBuffer: 1 << 20 });
-  const raw = JSON.parse(stdout) as Record<string, unknown>;
-  const num = (key: string): number => {
-    const v = raw[key];
-    if (typeof v !== 'number') throw new Error(`faultline_c_baseline printed no numeric ${key}: ${stdout.trim()}`);
-    return v;
-  };
+  const { stdout } = await run(programPath(BASELINE_PROGRAM), baselineArgs(o), { maxBuffer: 1 << 20 });
+  const r = parseJsonLine(BASELINE_PROGRAM, stdout);
   return {
-    elapsedNs: num('elapsedNs'),
-    pages: num('pages'),
-    faults: num('faults'),
-    eexist: num('eexist'),
-    p50Ns: num('p50Ns'),
-    p99Ns: num('p99Ns'),
-    checksum: BigInt(String(raw.checksum)),
-    maxRssKb: num('maxRssKb'),
-    rssDeltaKb: num('rssDeltaKb'),
-    cpuNs: num('cpuNs'),
+    mode: r.str('mode') === 'busy' ? 'busy' : 'blocking',
+    readahead: r.num('readahead'),
+    elapsedNs: r.num('elapsedNs'),
+    pages: r.num('pages'),
+    faults: r.num('faults'),
+    eexist: r.num('eexist'),
+    p50Ns: r.num('p50Ns'),
+    p99Ns: r.num('p99Ns'),
+    checksum: r.big('checksum'),
+    maxRssKb: r.num('maxRssKb'),
+    rssDeltaKb: r.num('rssDeltaKb'),
+    cpuNs: r.num('cpuNs'),
   };
 }

@@ -1,31 +1,37 @@
 #!/usr/bin/env node
-// faultline-bench: Faultline's fault throughput next to a raw C handler's, in
-// one run. Table on stdout; progress on stderr only when it is a terminal;
-// --json FILE adds the JSON report and an SVG chart next to it.
+// faultline-bench: Faultline's fault throughput next to raw C handlers', in
+// one run. Table on stdout (one per run, then a summary with --repeat);
+// progress on stderr; --json FILE adds the JSON report and an SVG chart next
+// to it; --pin CPU re-runs the whole bench under taskset.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import native from '@faultline/native';
+import { AdoptHost } from './adopt/host.js';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './args.js';
+import { benchRun } from './bench-run.js';
 import { describeEnvironment } from './environment.js';
 import { HandlerPool, type Content } from './faultline.js';
 import { bytesChecksum, patternChecksum } from './pattern.js';
+import { checkPinned, describePlacement, needsPinnedRerun, rerunPinned } from './placement.js';
+import { Progress } from './progress.js';
+import { summariseRuns, type BenchRun, type RepeatReport } from './repeat.js';
 import { reportJson, svgPathFor } from './report/json.js';
-import { renderSvg } from './report/svg.js';
+import { formatRepeatTable } from './report/repeat-table.js';
+import { chartOfRepeat, chartOfRun, renderSvg } from './report/svg.js';
 import { formatTable } from './report/table.js';
-import type { BenchReport, Environment, ScenarioResult } from './results.js';
-import { runScenario } from './runner.js';
-import { probeWakeups } from './wake-probe.js';
+import type { BenchReport, Environment } from './results.js';
 import { allScenarios, selectScenarios } from './scenarios/index.js';
 import type { BenchContext } from './scenarios/types.js';
 
 const SEED = 1;
 
 async function bench(options: CliOptions): Promise<void> {
-  // --baseline-only leaves out what has no baseline (the ring).
+  if (options.pin !== null) checkPinned(options.pin);
+  // --baseline-only leaves out what has no C reference (the ring).
   const scenarios = selectScenarios(allScenarios(), options.quick, options.filter).filter(
-    (s) => !options.baselineOnly || s.baseline !== null,
+    (s) => !options.baselineOnly || Object.keys(s.references).length > 0,
   );
   if (scenarios.length === 0) {
     const names = allScenarios().map((s) => s.name).join(', ');
@@ -34,10 +40,18 @@ async function bench(options: CliOptions): Promise<void> {
   const size = options.quick ? 8 << 20 : 32 << 20;
   const rounds = options.rounds ?? (options.quick ? 3 : 5);
   const pageSize = native.pageSize();
+  // Only the tuning given on the command line: the library's defaults (and option names) stay the library's.
   const tuning = {
     ...(options.directPoll !== null ? { directPoll: options.directPoll } : {}),
     ...(options.spin !== null ? { spin: options.spin } : {}),
+    ...options.handlerOptions,
   };
+  const progress = new Progress();
+  progress.note(
+    `faultline-bench: ${scenarios.length} scenario(s) x ${rounds} rounds` +
+      `${options.repeat > 1 ? ` x ${options.repeat} runs` : ''}, ${size >> 20} MiB regions, ` +
+      `${options.pin === null ? 'as scheduled' : `pinned to CPU ${options.pin}`}`,
+  );
   const handlers = options.baselineOnly ? null : new HandlerPool(tuning);
 
   const dir = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
@@ -49,37 +63,44 @@ async function bench(options: CliOptions): Promise<void> {
     pattern: patternChecksum(SEED, size, pageSize),
     file: bytesChecksum(fileBytes, size, pageSize),
   };
-  const ctx: BenchContext = { size, pageSize, seed: SEED, file, handlers, expectedChecksum: (c) => expected[c] };
+  const adopt = new AdoptHost(dir);
+  const ctx: BenchContext = { size, pageSize, seed: SEED, file, handlers, adopt, expectedChecksum: (c) => expected[c] };
 
-  const progress = process.stderr.isTTY === true;
-  const results: ScenarioResult[] = [];
-  let wakeProbe: Environment['wakeProbe'] = null;
+  const environment = (wakeProbe: Environment['wakeProbe']): Environment =>
+    describeEnvironment({ quick: options.quick, rounds, repeat: options.repeat, regionBytes: size, placement: describePlacement(options.pin), handler: tuning, wakeProbe });
+  const runs: BenchRun[] = [];
   try {
-    const before = await probeWakeups();
-    for (const [i, scenario] of scenarios.entries()) {
-      results.push(
-        await runScenario(scenario, ctx, {
-          rounds,
-          baselineOnly: options.baselineOnly,
-          onRound: progress
-            ? (s, round) => process.stderr.write(`\r\x1b[K[${i + 1}/${scenarios.length}] ${s.name}  round ${round + 1}/${rounds}`)
-            : undefined,
-        }),
-      );
+    for (let run = 0; run < options.repeat; run++) {
+      const result = await benchRun(ctx, { scenarios, rounds, baselineOnly: options.baselineOnly, run, runs: options.repeat }, progress);
+      runs.push(result);
+      // Each run's table as soon as it is done: a long --repeat shows its numbers on the way.
+      if (options.repeat > 1) process.stdout.write(`run ${run + 1} of ${options.repeat}\n`);
+      process.stdout.write(formatTable({ environment: environment(result.wakeProbe), scenarios: result.scenarios }));
+      if (options.repeat > 1) process.stdout.write('\n');
     }
-    wakeProbe = { before, after: await probeWakeups() };
   } finally {
-    if (progress) process.stderr.write('\r\x1b[K');
+    progress.clear();
+    await adopt.close();
     await handlers?.closeAll();
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const report: BenchReport = { environment: describeEnvironment(options.quick, rounds, size, tuning, wakeProbe), scenarios: results };
-  process.stdout.write(formatTable(report));
+  let json: string;
+  let svg: string;
+  if (options.repeat > 1) {
+    const report: RepeatReport = { environment: environment(null), runs, summary: summariseRuns(runs) };
+    process.stdout.write(formatRepeatTable(report));
+    json = reportJson(report);
+    svg = renderSvg(chartOfRepeat(report));
+  } else {
+    const report: BenchReport = { environment: environment(runs[0]!.wakeProbe), scenarios: runs[0]!.scenarios };
+    json = reportJson(report);
+    svg = renderSvg(chartOfRun(report));
+  }
   if (options.json !== null) {
-    writeFileSync(options.json, reportJson(report));
-    writeFileSync(svgPathFor(options.json), renderSvg(report));
-    if (progress) process.stderr.write(`wrote ${options.json} and ${svgPathFor(options.json)}\n`);
+    writeFileSync(options.json, json);
+    writeFileSync(svgPathFor(options.json), svg);
+    progress.note(`wrote ${options.json} and ${svgPathFor(options.json)}`);
   }
 }
 
@@ -99,6 +120,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
+    if (needsPinnedRerun(options.pin)) return await rerunPinned(options.pin);
     await bench(options);
     return 0;
   } catch (err) {

@@ -2,14 +2,9 @@
 import { cpus, release, type as osType } from 'node:os';
 import type { Environment } from './results.js';
 
-export function describeEnvironment(
-  quick: boolean,
-  rounds: number,
-  regionBytes: number,
-  handler: Environment['handler'] = {},
-  wakeProbe: Environment['wakeProbe'] = null,
-  now = new Date(),
-): Environment {
+export type EnvironmentSettings = Pick<Environment, 'quick' | 'rounds' | 'repeat' | 'regionBytes' | 'placement' | 'handler' | 'wakeProbe'>;
+
+export function describeEnvironment(settings: EnvironmentSettings, now = new Date()): Environment {
   const cpuList = cpus();
   return {
     date: now.toISOString(),
@@ -17,13 +12,10 @@ export function describeEnvironment(
     node: process.version,
     cpus: cpuList.length,
     cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
-    quick,
-    rounds,
-    regionBytes,
-    handler,
-    wakeProbe,
+    ...settings,
     rssNote:
       'rssDeltaKb: RSS growth of the handling process over one round, touched region pages included ' +
-      '(Faultline: the Node process running the handler; baseline: the C process); median over rounds',
+      '(Faultline: the Node process running the handler; C references: the C process; adopt rows: none, ' +
+      'the pages live in the child); median over rounds',
   };
 }

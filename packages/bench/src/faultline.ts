@@ -1,7 +1,7 @@
 // The Faultline side's plumbing: resolver specs per content kind, region
 // release, and a pool of FaultHandlers keyed by worker count so scenarios
 // share warm handlers instead of paying a Piscina start-up per round.
-import { FaultHandler, resolvers, type Region, type ResolverSpec } from '@faultline/core';
+import { FaultHandler, resolvers, type FaultHandlerOptions, type Region, type ResolverSpec } from '@faultline/core';
 import native from '@faultline/native';
 import testing from '@faultline/native/testing';
 
@@ -19,10 +19,13 @@ export async function releaseRegion(region: Region): Promise<void> {
   native.madvise(region.address, region.size, native.constants.MADV_DONTNEED);
 }
 
-export interface HandlerTuning {
-  directPoll?: boolean;
-  spin?: number;
-}
+/**
+ * FaultHandler options from the command line (--spin, --no-direct-poll,
+ * --handler-option), passed through as given: the library validates its own
+ * options, and its option set may change under the bench. `workers` is always
+ * the scenario's.
+ */
+export type HandlerTuning = Record<string, boolean | number | string>;
 
 export class HandlerPool {
   readonly #handlers = new Map<number, Promise<FaultHandler>>();
@@ -43,7 +46,7 @@ export class HandlerPool {
 
   async #start(workers: number): Promise<FaultHandler> {
     const before = process.memoryUsage.rss();
-    const handler = await FaultHandler.create({ workers, ...this.tuning });
+    const handler = await FaultHandler.create({ ...this.tuning, workers } as FaultHandlerOptions);
     // Warm the workers' resolver code and the reader before anything is timed.
     const region = await handler.map({ size: 1 << 20, resolver: resolvers.zero(), name: 'bench-warmup' });
     await testing.touchPages(region.address, region.size, { threads: 1, latencies: false });

@@ -10,10 +10,11 @@ export function si(value: number): string {
   return abs >= 10 ? value.toFixed(0) : value.toPrecision(2);
 }
 
-/** Nanoseconds as microseconds with 3 significant digits, '-' when absent. */
+/** Nanoseconds as microseconds with 3 significant digits (whole ones from 1000 up, never an exponent), '-' when absent. */
 export function micros(ns: number | null | undefined): string {
   if (ns == null || !Number.isFinite(ns)) return '-';
-  return (ns / 1000).toPrecision(3);
+  const us = ns / 1000;
+  return Math.abs(us) >= 1000 ? us.toFixed(0) : us.toPrecision(3);
 }
 
 export function times(r: number | null): string {

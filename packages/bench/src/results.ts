@@ -17,7 +17,7 @@ export interface RoundSample {
   resolverCalls: number | null;
   /** RSS growth of the handling process over the round, region pages included. */
   rssDeltaKb: number | null;
-  /** User + system CPU of the handling process (all its threads, touchers included) over the round; null where not measured. */
+  /** User + system CPU of the handling process(es) (all threads, touchers included) over the round; null where not measured. */
   cpuNs: number | null;
 }
 
@@ -36,14 +36,29 @@ export interface SideResult {
   rounds: number[];
 }
 
+/**
+ * The C handlers Faultline is measured against (packages/native/src/testing/baseline/):
+ *   baseline:          one thread, blocking read, one ioctl per fault;
+ *   limit:             one thread busy-polling a non-blocking uffd (never sleeping, yielding when empty), one ioctl per fault;
+ *   readaheadBaseline: the blocking handler installing the scenario's readahead N pages per fault.
+ */
+export const REFERENCES = ['baseline', 'limit', 'readaheadBaseline'] as const;
+export type ReferenceName = (typeof REFERENCES)[number];
+
 export interface Target {
   /** e.g. '>= 1.0x baseline' */
   text: string;
-  /** Faultline/baseline ratio required (compared with the scenario's ratio)... */
+  /** The reference minRatio and cpuNotAbove compare with (default 'baseline'). */
+  reference?: ReferenceName;
+  /** Faultline/reference throughput required... */
   minRatio?: number;
+  /** ...and/or Faultline's CPU per page at most the reference's... */
+  cpuNotAbove?: boolean;
   /** ...or an absolute throughput required (units of the scenario). */
   minThroughput?: number;
 }
+
+export type JudgedTarget = Target & { met: boolean };
 
 export interface ScenarioResult {
   name: string;
@@ -58,7 +73,23 @@ export interface ScenarioResult {
   baseline: SideResult | null;
   /** faultline.throughput / baseline.throughput. */
   ratio: number | null;
-  target: (Target & { met: boolean }) | null;
+  /** null where the limit was not run. */
+  limit: SideResult | null;
+  /** faultline.throughput / limit.throughput. */
+  limitRatio: number | null;
+  /** null unless the scenario has readahead > 1. */
+  readaheadBaseline: SideResult | null;
+  /** faultline.throughput / readaheadBaseline.throughput. */
+  readaheadRatio: number | null;
+  /** Empty with --baseline-only (nothing to judge). */
+  targets: JudgedTarget[];
+}
+
+export interface Placement {
+  /** The CPU every thread of both sides was pinned to (--pin), or null: as the scheduler places them. */
+  pinnedCpu: number | null;
+  /** Cpus_allowed_list of the bench process, as the kernel reports it (e.g. '0-1', '0'). */
+  cpusAllowed: string;
 }
 
 export interface Environment {
@@ -69,15 +100,19 @@ export interface Environment {
   cpuModel: string;
   quick: boolean;
   rounds: number;
+  /** Runs of the whole scenario set (--repeat). */
+  repeat: number;
   regionBytes: number;
-  /** Thread wake-up cost on this machine, probed before and after the scenarios (null if not probed). */
+  placement: Placement;
+  /** Thread wake-up cost on this machine, probed before and after the scenarios (null if not probed; per run with --repeat). */
   wakeProbe: { before: WakeProbe; after: WakeProbe } | null;
-  /** Handler options the Faultline side ran with (ablations); {} = library defaults. */
-  handler: { directPoll?: boolean; spin?: number };
+  /** Handler options the Faultline side ran with, as given on the command line (ablations); {} = library defaults. */
+  handler: Record<string, boolean | number | string>;
   /** What rssDeltaKb means, for readers of the JSON. */
   rssNote: string;
 }
 
+/** One run of the selected scenarios. */
 export interface BenchReport {
   environment: Environment;
   scenarios: ScenarioResult[];
@@ -102,20 +137,45 @@ export function summarise(samples: readonly RoundSample[]): SideResult {
   };
 }
 
-export function judgeTarget(target: Target | undefined, faultline: SideResult | null, r: number | null): ScenarioResult['target'] {
-  if (target === undefined || faultline === null) return null;
-  let met = true;
-  if (target.minRatio !== undefined) met &&= r !== null && r >= target.minRatio;
-  if (target.minThroughput !== undefined) met &&= faultline.throughput >= target.minThroughput;
+type Sides = Pick<ScenarioResult, 'faultline' | ReferenceName>;
+
+/** A target is met only when every condition it names holds; a missing measurement fails it. */
+export function judgeTarget(target: Target, sides: Sides): JudgedTarget {
+  const f = sides.faultline;
+  const ref = sides[target.reference ?? 'baseline'];
+  let met = f !== null;
+  if (target.minRatio !== undefined) {
+    const r = ratio(f?.throughput, ref?.throughput);
+    met &&= r !== null && r >= target.minRatio;
+  }
+  if (target.cpuNotAbove) {
+    met &&= f?.cpuNsPerPage != null && ref?.cpuNsPerPage != null && f.cpuNsPerPage <= ref.cpuNsPerPage;
+  }
+  if (target.minThroughput !== undefined) met &&= f !== null && f.throughput >= target.minThroughput;
   return { ...target, met };
 }
 
 export function scenarioResult(
   meta: Pick<ScenarioResult, 'name' | 'group' | 'description' | 'unit' | 'pages'>,
-  faultline: SideResult | null,
-  baseline: SideResult | null,
-  target?: Target,
+  sides: Partial<Sides>,
+  targets: readonly Target[] = [],
 ): ScenarioResult {
-  const r = ratio(faultline?.throughput, baseline?.throughput);
-  return { ...meta, faultline, baseline, ratio: r, target: judgeTarget(target, faultline, r) };
+  const all: Sides = {
+    faultline: sides.faultline ?? null,
+    baseline: sides.baseline ?? null,
+    limit: sides.limit ?? null,
+    readaheadBaseline: sides.readaheadBaseline ?? null,
+  };
+  const versus = (ref: ReferenceName) => ratio(all.faultline?.throughput, all[ref]?.throughput);
+  return {
+    ...meta,
+    faultline: all.faultline,
+    baseline: all.baseline,
+    ratio: versus('baseline'),
+    limit: all.limit,
+    limitRatio: versus('limit'),
+    readaheadBaseline: all.readaheadBaseline,
+    readaheadRatio: versus('readaheadBaseline'),
+    targets: all.faultline === null ? [] : targets.map((t) => judgeTarget(t, all)),
+  };
 }

@@ -3,14 +3,12 @@
 // it explains the baseline: a blocking handler pays two such wake-ups per
 // fault, and on a VM whose idle vCPUs halt they dominate (docs/performance.md).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildDir } from '@faultline/native/paths';
+import { parseJsonLine, programPath } from './native-program.js';
 
 const run = promisify(execFile);
 
-export const wakeProbePath = join(buildDir, 'faultline_wake_probe');
+export const WAKE_PROBE_PROGRAM = 'faultline_wake_probe';
 
 export interface WakeProbe {
   /** Mean round trip between two threads that both sleep between turns (two wake-ups). */
@@ -20,17 +18,12 @@ export interface WakeProbe {
 }
 
 export async function probeWakeups(rounds = 5000): Promise<WakeProbe> {
-  if (!existsSync(wakeProbePath)) {
-    const err = new Error(`the wake-up probe is not built (${wakeProbePath} missing): run \`npm run build\` at the repository root`);
-    (err as NodeJS.ErrnoException).code = 'ERR_FAULTLINE_BASELINE_NOT_BUILT';
-    throw err;
-  }
-  const { stdout } = await run(wakeProbePath, ['--rounds', String(rounds)]);
-  const raw = JSON.parse(stdout) as Record<string, unknown>;
-  const num = (key: string): number => {
-    const v = raw[key];
-    if (typeof v !== 'number' || !(v > 0)) throw new Error(`faultline_wake_probe printed no positive ${key}: ${stdout.trim()}`);
+  const { stdout } = await run(programPath(WAKE_PROBE_PROGRAM), ['--rounds', String(rounds)]);
+  const r = parseJsonLine(WAKE_PROBE_PROGRAM, stdout);
+  const positive = (key: string): number => {
+    const v = r.num(key);
+    if (!(v > 0)) throw new Error(`${WAKE_PROBE_PROGRAM} printed a ${key} that is not positive: ${v}`);
     return v;
   };
-  return { sleepRoundTripNs: num('sleepRoundTripNs'), spinRoundTripNs: num('spinRoundTripNs') };
+  return { sleepRoundTripNs: positive('sleepRoundTripNs'), spinRoundTripNs: positive('spinRoundTripNs') };
 }

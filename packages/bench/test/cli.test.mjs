@@ -39,11 +39,33 @@ test('--help prints the usage and exits 0', () => {
 
 test('parseCliArgs: defaults and values', () => {
   assert.deepEqual(parseCliArgs([]), {
-    quick: false, json: null, filter: null, rounds: null, baselineOnly: false, directPoll: null, spin: null, help: false,
+    quick: false, json: null, filter: null, rounds: null, baselineOnly: false, pin: null, repeat: 1, directPoll: null, spin: null, handlerOptions: {}, help: false,
   });
-  assert.deepEqual(parseCliArgs(['--quick', '--json', 'r.json', '--filter', 'rand', '--rounds', '7', '--no-direct-poll', '--spin', '50']), {
-    quick: true, json: 'r.json', filter: 'rand', rounds: 7, baselineOnly: false, directPoll: false, spin: 50, help: false,
-  });
+  assert.deepEqual(
+    parseCliArgs(['--quick', '--json', 'r.json', '--filter', 'rand', '--rounds', '7', '--no-direct-poll', '--spin', '50', '--pin', '1', '--repeat', '3'], 2),
+    { quick: true, json: 'r.json', filter: 'rand', rounds: 7, baselineOnly: false, pin: 1, repeat: 3, directPoll: false, spin: 50, handlerOptions: {}, help: false },
+  );
   assert.throws(() => parseCliArgs(['--spin', '0']), /--spin must be an integer/);
   assert.throws(() => parseCliArgs(['--rounds', '1.5']), UsageError);
+});
+
+test('--pin and --repeat: bad values are usage errors naming the range', () => {
+  assert.throws(() => parseCliArgs(['--pin', '2'], 2), /--pin must be an integer from 0 to 1 \(this machine has 2 CPUs, numbered from 0\), got '2'/);
+  assert.throws(() => parseCliArgs(['--pin=-1'], 2), /--pin must be an integer from 0 to 1/);
+  assert.throws(() => parseCliArgs(['--pin', 'first'], 2), /got 'first'/);
+  assert.throws(() => parseCliArgs(['--pin', ''], 2), /--pin must be an integer/);
+  assert.equal(parseCliArgs(['--pin', '0'], 1).pin, 0);
+  assert.throws(() => parseCliArgs(['--repeat', '0']), /--repeat must be an integer from 1 to 100, got '0'/);
+  assert.throws(() => parseCliArgs(['--repeat', '2.5']), UsageError);
+  assert.throws(() => parseCliArgs(['--repeat']), /--repeat/);
+  const r = run('--pin', '4096');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--pin must be an integer from 0 to \d+ \(this machine has \d+ CPUs/);
+});
+
+test('--handler-option: any FaultHandler option by name, typed; a malformed one is a usage error', () => {
+  const o = parseCliArgs(['--handler-option', 'spinUs=50', '--handler-option', 'nativeResolvers=false', '--handler-option', 'mode=fast']);
+  assert.deepEqual(o.handlerOptions, { spinUs: 50, nativeResolvers: false, mode: 'fast' });
+  assert.throws(() => parseCliArgs(['--handler-option', 'spinUs']), /--handler-option takes NAME=VALUE \(a FaultHandler option, e\.g\. spinUs=50\), got 'spinUs'/);
+  assert.throws(() => parseCliArgs(['--handler-option', '=3']), UsageError);
 });

@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { probeWakeups, wakeProbePath } from '../dist/wake-probe.js';
+import { probeWakeups, WAKE_PROBE_PROGRAM } from '../dist/wake-probe.js';
+import { programPath } from '../dist/native-program.js';
+
+const wakeProbePath = programPath(WAKE_PROBE_PROGRAM);
 
 test('probeWakeups: both round trips measured, in nanoseconds', async () => {
   const p = await probeWakeups(300);

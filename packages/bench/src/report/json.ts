@@ -1,7 +1,9 @@
-// The machine-readable report and where its chart goes.
+// The machine-readable report and where its chart goes. One run:
+// { environment, scenarios }; with --repeat: { environment, runs, summary }.
+import type { RepeatReport } from '../repeat.js';
 import type { BenchReport } from '../results.js';
 
-export function reportJson(report: BenchReport): string {
+export function reportJson(report: BenchReport | RepeatReport): string {
   return JSON.stringify(report, null, 2) + '\n';
 }
 

@@ -1,6 +1,8 @@
 // Fault scenarios: a fresh region per round, touched once per page by the
 // native toucher (or the JS main thread), served by Faultline; the same size,
-// order, thread count and content served by the C baseline.
+// order, thread count and content served by the C references: the blocking
+// baseline, the busy-polling limit and, with readahead, the blocking handler
+// installing as many pages per fault.
 import testing from '@faultline/native/testing';
 import { runBaseline } from '../baseline.js';
 import { releaseRegion, resolverFor, type Content } from '../faultline.js';
@@ -20,7 +22,7 @@ export interface FaultSpec {
   /** Who faults: native toucher threads, or the JS main thread reading region.buffer. */
   toucher: 'native' | 'js';
   quick: boolean;
-  target?: Target;
+  targets: Target[];
 }
 
 function rssKb(): number {
@@ -62,7 +64,8 @@ async function faultlineRound(spec: FaultSpec, ctx: BenchContext): Promise<Round
   }
 }
 
-async function baselineRound(spec: FaultSpec, ctx: BenchContext): Promise<RoundSample> {
+/** One round of a C reference: `handler` decides blocking or busy, `readahead` the pages per fault. */
+async function referenceRound(spec: FaultSpec, ctx: BenchContext, handler: 'blocking' | 'busy', readahead: number): Promise<RoundSample> {
   const r = await runBaseline({
     size: ctx.size,
     order: spec.order,
@@ -71,8 +74,11 @@ async function baselineRound(spec: FaultSpec, ctx: BenchContext): Promise<RoundS
     seed: ctx.seed,
     content: spec.content,
     ...(spec.content === 'file' ? { file: ctx.file } : {}),
+    handler,
+    readahead,
   });
-  checkContent(spec.name, 'C baseline', r.checksum, ctx.expectedChecksum(spec.content));
+  const side = `C ${handler} handler${readahead > 1 ? ` (readahead ${readahead})` : ''}`;
+  checkContent(spec.name, side, r.checksum, ctx.expectedChecksum(spec.content));
   return {
     elapsedNs: r.elapsedNs,
     pages: r.pages,
@@ -86,15 +92,22 @@ async function baselineRound(spec: FaultSpec, ctx: BenchContext): Promise<RoundS
 }
 
 export function faultScenario(spec: FaultSpec): Scenario {
+  const references: Scenario['references'] = {
+    baseline: (ctx) => referenceRound(spec, ctx, 'blocking', 1),
+    limit: (ctx) => referenceRound(spec, ctx, 'busy', 1),
+  };
+  if (spec.readahead > 1) {
+    references.readaheadBaseline = (ctx) => referenceRound(spec, ctx, 'blocking', spec.readahead);
+  }
   return {
     name: spec.name,
     group: spec.group,
     description: spec.description,
     unit: 'pages/s',
     quick: spec.quick,
-    ...(spec.target ? { target: spec.target } : {}),
+    targets: spec.targets,
     pages: (ctx) => ctx.size / ctx.pageSize,
-    baseline: (ctx) => baselineRound(spec, ctx),
+    references,
     faultline: (ctx) => faultlineRound(spec, ctx),
   };
 }

@@ -48,9 +48,9 @@ export function ringScenario(producers: number): Scenario {
     description: `${producers} C++ producer thread(s) -> 1 TS consumer (main thread), ring of ${CAPACITY} records`,
     unit: 'msgs/s',
     quick: producers === 1,
-    ...(producers === 1 ? { target: { text: '>= 5M msgs/s', minThroughput: 5e6 } } : {}),
+    targets: producers === 1 ? [{ text: '>= 5M msgs/s', minThroughput: 5e6 }] : [],
     pages: (ctx) => Math.floor(messagesPerRound(ctx) / producers) * producers,
-    baseline: null,
+    references: {},
     faultline: (ctx) => ringRound(ctx, producers),
   };
 }

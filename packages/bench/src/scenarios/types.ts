@@ -1,7 +1,9 @@
-// What a scenario is: two sides (Faultline, the C baseline) that each run one
-// measured round on demand, over the context shared by the whole bench run.
+// What a scenario is: Faultline and its C references (blocking baseline, the
+// busy-polling limit, the readahead reference), each running one measured
+// round on demand, over the context shared by the whole bench run.
+import type { AdoptHost } from '../adopt/host.js';
 import type { Content, HandlerPool } from '../faultline.js';
-import type { RoundSample, Target } from '../results.js';
+import type { ReferenceName, RoundSample, Target } from '../results.js';
 
 export interface BenchContext {
   /** Bytes per region (per round). */
@@ -13,9 +15,13 @@ export interface BenchContext {
   file: string;
   /** null with --baseline-only. */
   handlers: HandlerPool | null;
+  /** Sockets of the adopt scenarios (Faultline's listener and Firecracker server, the C handlers'). */
+  adopt: AdoptHost;
   /** The toucher checksum a correctly served region of `content` must give. */
   expectedChecksum(content: Content): bigint;
 }
+
+export type SideRun = (ctx: BenchContext) => Promise<RoundSample>;
 
 export interface Scenario {
   /** Unique; --filter matches a substring of it or of the group. */
@@ -25,12 +31,12 @@ export interface Scenario {
   unit: 'pages/s' | 'msgs/s';
   /** Part of the --quick set. */
   quick: boolean;
-  target?: Target;
+  targets: Target[];
   /** Pages (messages) per round. */
   pages(ctx: BenchContext): number;
-  /** null: no baseline for this scenario (the ring). */
-  baseline: ((ctx: BenchContext) => Promise<RoundSample>) | null;
-  faultline(ctx: BenchContext): Promise<RoundSample>;
+  /** The C references this scenario runs (none for the ring). */
+  references: Partial<Record<ReferenceName, SideRun>>;
+  faultline: SideRun;
 }
 
 /** Thrown when a handler served wrong bytes: a bench that is fast and wrong must not print a number. */
