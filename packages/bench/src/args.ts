@@ -28,7 +28,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage: faultline-bench [--quick] [--json FILE] [--filter NAME] [--rounds N] [--repeat K] [--pin CPU]
-                       [--baseline-only] [--no-direct-poll] [--spin N] [--handler-option NAME=VALUE]...
+                       [--baseline-only] [--no-direct-poll] [--spin US] [--handler-option NAME=VALUE]...
   --quick          a short run (under a minute): fewer scenarios, smaller regions, 3 rounds
   --json FILE      also write the results as JSON to FILE and a chart to FILE with .svg
   --filter NAME    run only scenarios whose name or group contains NAME
@@ -38,7 +38,7 @@ export const USAGE = `usage: faultline-bench [--quick] [--json FILE] [--filter N
                    (re-runs the bench under taskset -c CPU)
   --baseline-only  measure the C references alone (baseline, limit, readahead)
   --no-direct-poll workers park on the ring only (every fault through the reader thread)
-  --spin N         ring checks a worker makes before parking (library default 200; 1 on one CPU)
+  --spin US        longest spin of the leading worker before it sleeps, µs (library default 50; 0 on one CPU)
   --handler-option NAME=VALUE
                    pass any FaultHandler option (repeatable; true/false and numbers are typed),
                    e.g. --handler-option spinUs=50 where the library has that option
@@ -71,7 +71,7 @@ export function parseCliArgs(argv: readonly string[], cpuCount = cpus().length):
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
   }
   const rounds = integerOption('--rounds', values.rounds, 1, 100);
-  const spin = integerOption('--spin', values.spin, 1, 1e9, '1e9');
+  const spin = integerOption('--spin', values.spin, 0, 1_000_000, '1000000');
   const repeat = integerOption('--repeat', values.repeat, 1, 100) ?? 1;
   const pin = integerOption('--pin', values.pin, 0, cpuCount - 1, `${cpuCount - 1} (this machine has ${cpuCount} CPUs, numbered from 0)`);
   if (values.json !== undefined && values.json === '') throw new UsageError(`--json needs a file name\n${USAGE}`);

@@ -43,7 +43,7 @@ async function bench(options: CliOptions): Promise<void> {
   // Only the tuning given on the command line: the library's defaults (and option names) stay the library's.
   const tuning = {
     ...(options.directPoll !== null ? { directPoll: options.directPoll } : {}),
-    ...(options.spin !== null ? { spin: options.spin } : {}),
+    ...(options.spin !== null ? { spinUs: options.spin } : {}),
     ...options.handlerOptions,
   };
   const progress = new Progress();

@@ -45,7 +45,8 @@ test('parseCliArgs: defaults and values', () => {
     parseCliArgs(['--quick', '--json', 'r.json', '--filter', 'rand', '--rounds', '7', '--no-direct-poll', '--spin', '50', '--pin', '1', '--repeat', '3'], 2),
     { quick: true, json: 'r.json', filter: 'rand', rounds: 7, baselineOnly: false, pin: 1, repeat: 3, directPoll: false, spin: 50, handlerOptions: {}, help: false },
   );
-  assert.throws(() => parseCliArgs(['--spin', '0']), /--spin must be an integer/);
+  assert.equal(parseCliArgs(['--spin', '0']).spin, 0, 'spin 0: the leader never spins');
+  assert.throws(() => parseCliArgs(['--spin', '-1']), /--spin must be an integer/);
   assert.throws(() => parseCliArgs(['--rounds', '1.5']), UsageError);
 });
 
