@@ -46,7 +46,7 @@ test('parseCliArgs: defaults and values', () => {
     { quick: true, json: 'r.json', filter: 'rand', rounds: 7, baselineOnly: false, pin: 1, repeat: 3, directPoll: false, spin: 50, handlerOptions: {}, help: false },
   );
   assert.equal(parseCliArgs(['--spin', '0']).spin, 0, 'spin 0: the leader never spins');
-  assert.throws(() => parseCliArgs(['--spin', '-1']), /--spin must be an integer/);
+  assert.throws(() => parseCliArgs(['--spin', '2.5']), /--spin must be an integer/);
   assert.throws(() => parseCliArgs(['--rounds', '1.5']), UsageError);
 });
 
