@@ -30,7 +30,8 @@ const SEED = 1;
 async function bench(options: CliOptions): Promise<void> {
   if (options.pin !== null) checkPinned(options.pin);
   // --baseline-only leaves out what has no C reference (the ring).
-  const scenarios = selectScenarios(allScenarios(), options.quick, options.filter).filter(
+  const placement = options.pin !== null ? 'pinned' : 'scheduled';
+  const scenarios = selectScenarios(allScenarios(placement), options.quick, options.filter).filter(
     (s) => !options.baselineOnly || Object.keys(s.references).length > 0,
   );
   if (scenarios.length === 0) {

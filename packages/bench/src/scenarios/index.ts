@@ -12,13 +12,27 @@ import type { Target } from '../results.js';
 
 const DEFAULT_WORKERS = 2; // this machine has 2 cores
 
-/** The issue's bar for a single-page path: faster than the blocking handler, near the limit at no more CPU. */
-const SINGLE_PAGE_TARGETS: Target[] = [
-  { text: '>= 1.0x baseline', minRatio: 1 },
-  { text: '>= 0.9x limit at <= its cpu/pg', reference: 'limit', minRatio: 0.9, cpuNotAbove: true },
-];
+/**
+ * Where the run's threads may go. Pinned to one CPU every handler pays the
+ * same context switches and nothing overlaps, so the bar is 0.9x there (and
+ * the limit, a spinner time-slicing with the faulting thread, is no bar at all).
+ */
+export type Placement = 'scheduled' | 'pinned';
 
-function single(order: 'sequential' | 'random', threads: number, content: FaultSpec['content']): Scenario {
+/** The bar for a single-page path: as scheduled, faster than the blocking handler and near the limit at no more CPU. */
+function singlePageTargets(placement: Placement): Target[] {
+  if (placement === 'pinned') return [{ text: '>= 0.9x baseline (pinned)', minRatio: 0.9 }];
+  return [
+    { text: '>= 1.0x baseline', minRatio: 1 },
+    { text: '>= 0.9x limit at <= its cpu/pg', reference: 'limit', minRatio: 0.9, cpuNotAbove: true },
+  ];
+}
+
+function baselineTarget(placement: Placement): Target[] {
+  return placement === 'pinned' ? [{ text: '>= 0.9x baseline (pinned)', minRatio: 0.9 }] : [{ text: '>= 1.0x baseline', minRatio: 1 }];
+}
+
+function single(order: 'sequential' | 'random', threads: number, content: FaultSpec['content'], placement: Placement): Scenario {
   const o = order === 'sequential' ? 'seq' : 'rand';
   return faultScenario({
     name: `${o}-${threads}t-${content}`,
@@ -31,11 +45,11 @@ function single(order: 'sequential' | 'random', threads: number, content: FaultS
     readahead: 1,
     toucher: 'native',
     quick: content === 'pattern' || (order === 'sequential' && threads === 1),
-    targets: SINGLE_PAGE_TARGETS,
+    targets: singlePageTargets(placement),
   });
 }
 
-function adopt(order: 'sequential' | 'random', threads: number, quick: boolean): Scenario {
+function adopt(order: 'sequential' | 'random', threads: number, quick: boolean, placement: Placement): Scenario {
   const o = order === 'sequential' ? 'seq' : 'rand';
   return adoptScenario({
     name: `adopt-${o}-${threads}t-pattern`,
@@ -45,15 +59,16 @@ function adopt(order: 'sequential' | 'random', threads: number, quick: boolean):
     threads,
     handshake: 'faultline',
     quick,
-    targets: [{ text: '>= 1.0x baseline', minRatio: 1 }],
+    targets: baselineTarget(placement),
   });
 }
 
-export function allScenarios(): Scenario[] {
+/** Every scenario, with the targets of `placement` (default: as scheduled). */
+export function allScenarios(placement: Placement = 'scheduled'): Scenario[] {
   const list: Scenario[] = [];
   for (const order of ['sequential', 'random'] as const) {
     for (const threads of [1, 2]) {
-      for (const content of ['zero', 'pattern', 'file'] as const) list.push(single(order, threads, content));
+      for (const content of ['zero', 'pattern', 'file'] as const) list.push(single(order, threads, content, placement));
     }
   }
   for (const workers of [1, 2, 4]) {
@@ -109,7 +124,12 @@ export function allScenarios(): Scenario[] {
       }),
     );
   }
-  list.push(adopt('sequential', 1, true), adopt('random', 2, true), adopt('sequential', 2, false), adopt('random', 1, false));
+  list.push(
+    adopt('sequential', 1, true, placement),
+    adopt('random', 2, true, placement),
+    adopt('sequential', 2, false, placement),
+    adopt('random', 1, false, placement),
+  );
   list.push(
     adoptScenario({
       name: 'adopt-fc-seq-1t-file',
@@ -120,10 +140,10 @@ export function allScenarios(): Scenario[] {
       threads: 1,
       handshake: 'firecracker',
       quick: true,
-      targets: [{ text: '>= 1.0x baseline', minRatio: 1 }],
+      targets: baselineTarget(placement),
     }),
   );
-  list.push(ringScenario(1), ringScenario(2));
+  list.push(ringScenario(1, placement), ringScenario(2, placement));
   return list;
 }
 
