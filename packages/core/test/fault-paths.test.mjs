@@ -109,3 +109,20 @@ test('directPoll must be a boolean', async () => {
     message: /directPoll must be true or false/,
   });
 });
+
+test('an idle handler (no faults for two seconds) uses under 1% of a CPU, after a burst of faults', async () => {
+  const handler = await FaultHandler.create({ workers: 2 });
+  try {
+    const region = await handler.map({ size: PAGES * PS, resolver: resolvers.pattern({ seed: SEED }) });
+    assert.equal(await touchAndCheck(region), 0);
+    await handler.idle();
+    await new Promise((r) => setTimeout(r, 200)); // let the leader's spin window run out
+    const before = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 2000));
+    const used = process.cpuUsage(before);
+    const ms = (used.user + used.system) / 1000;
+    assert.ok(ms < 20, `the whole process used ${ms.toFixed(1)} ms of CPU in 2 s while idle (1% would be 20 ms)`);
+  } finally {
+    await handler.close();
+  }
+});
