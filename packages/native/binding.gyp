@@ -31,6 +31,7 @@
         "src/socket/unix_server.cc",
         "src/serve/fault_waiter.cc",
         "src/serve/doorbell.cc",
+        "src/diagnostics.cc",
         "src/pattern.cc"
       ]
     }

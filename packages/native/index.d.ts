@@ -438,6 +438,10 @@ export declare function setBlocking(fd: number, blocking: boolean): void;
  */
 export declare function readNoWaitSupported(fd: number): boolean;
 
+// ---------------------------------------------------------------- diagnostics.cc
+/** Writes `text` to fd 2 with write(2), synchronously (worker threads' process.stderr is not). */
+export declare function writeStderr(text: string): void;
+
 // ---------------------------------------------------------------- pattern.cc
 /**
  * Writes the `pattern` resolver's content: 32-bit word i of `view` becomes

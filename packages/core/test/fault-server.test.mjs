@@ -67,7 +67,15 @@ function setup({ resolver, pages = 8, readahead = 1, onError = 'sigbus', offset 
   const stats = StatsBlock.create(4);
   const installer = new RecordingInstaller(answers);
   const reports = [];
-  const failures = new FailurePolicy(installer, stats, (regionId, address, offset, action, err) => reports.push({ regionId, address, offset, action, code: err.code, message: err.message }), PS);
+  const notices = [];
+  const failures = new FailurePolicy(
+    installer,
+    stats,
+    (regionId, address, offset, action, err) => reports.push({ regionId, address, offset, action, code: err.code, message: err.message }),
+    PS,
+    (line) => notices.push(line),
+    (id) => (id === 1 ? 'the-region' : ''),
+  );
   const observed = [];
   const server = new FaultServer({
     pageSize: PS,
@@ -81,7 +89,7 @@ function setup({ resolver, pages = 8, readahead = 1, onError = 'sigbus', offset 
     observe: (...args) => observed.push(args),
   });
   const counters = () => stats.read(1);
-  return { server, table, installer, reports, counters, observed };
+  return { server, table, installer, reports, counters, observed, notices };
 }
 
 const page = (n) => BASE + n * PS;
@@ -176,6 +184,12 @@ test('a throwing resolver: SIGBUS under the default policy, a zero page under on
     assert.deepEqual(s.installer.ops(), [expected]);
     assert.deepEqual(s.reports, [{ regionId: 1, address: page(2), offset: 7 * PS, action, code: 'EIO', message: 'disk on fire' }]);
     assert.equal(s.counters().errors, 1);
+    if (onError === 'sigbus') {
+      // Said on stderr before the page is poisoned: a SIGBUS may end the process before any event is seen.
+      assert.deepEqual(s.notices, [`faultline: SIGBUS for the thread touching 0x${page(2).toString(16)} (region 1 "the-region", offset ${7 * PS}): EIO: disk on fire\n`]);
+    } else {
+      assert.deepEqual(s.notices, [], 'no SIGBUS, no notice');
+    }
   }
 });
 

@@ -19,6 +19,8 @@ test('a throwing resolver sends SIGBUS to the faulting thread (child process); o
   assert.match(child.stdout, /A0 ok/);
   assert.match(child.stdout, /B ok/);
   assert.doesNotMatch(child.stdout, /A3 survived/);
+  // The main thread died on the fault, so it never saw an 'error' event: stderr says why.
+  assert.match(child.stderr, /faultline: SIGBUS for the thread touching 0x[0-9a-f]+ \(region \d+ "A", offset 12288\): ERR_FAULTLINE_RESOLVER_FAILED: .*refusing page 3/);
 });
 
 test("onError 'zero': a throwing resolver yields a zero page and an 'error' event; the rest is served", async () => {
@@ -75,6 +77,22 @@ test('an invalid resolver result is reported with ERR_FAULTLINE_RESOLVER_RESULT'
     assert.equal(new Uint8Array(region.buffer)[100], 0);
     for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(errors[0]?.code, 'ERR_FAULTLINE_RESOLVER_RESULT');
+  } finally {
+    await handler.close();
+  }
+});
+
+test("a resolver that claims a page it never wrote installs zeros, never another region's bytes", async () => {
+  const handler = await FaultHandler.create({ workers: 1 }); // one worker: one scratch, reused by both regions
+  try {
+    const secret = await handler.map({ size: 16 * 4096, resolver: failing({ seed: 77, failPages: [] }) });
+    const sw = new Uint32Array(secret.buffer);
+    for (let p = 0; p < 16; p++) assert.equal(sw[p * 1024 + 5], patternWord(77, p * 1024 + 5), 'the first region is served (its bytes pass through the scratch)');
+    for (const claim of ['undefined', 'filled']) {
+      const lazy = await handler.map({ size: 16 * 4096, resolver: resolvers.custom(new URL('./fixtures/lazy-resolver.mjs', import.meta.url), { claim }) });
+      const bytes = new Uint8Array(lazy.buffer);
+      assert.ok(bytes.every((b) => b === 0), `${claim}: every byte of the lazy region is zero`);
+    }
   } finally {
     await handler.close();
   }

@@ -12,6 +12,7 @@ void InitReader(Napi::Env env, Napi::Object exports);   // reader/reader_binding
 void InitSocket(Napi::Env env, Napi::Object exports);   // socket/unix_server.cc: Unix sockets with SCM_RIGHTS
 void InitPattern(Napi::Env env, Napi::Object exports);     // pattern.cc: the pattern resolver's content, natively
 void InitFaultWaiter(Napi::Env env, Napi::Object exports);  // serve/fault_waiter.cc: where serve loops wait for faults (leader/followers)
+void InitDiagnostics(Napi::Env env, Napi::Object exports);  // diagnostics.cc: synchronous stderr
 void InitDoorbell(Napi::Env env, Napi::Object exports);     // serve/doorbell.cc: wakes a leader asleep in read(2)
 
 }  // namespace faultline

@@ -308,11 +308,15 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.assertOpen('unmap');
     const region = this.registry.region(regionId);
     if (!region) return;
+    // Answer what is pending, stop new faults (unregister), answer what was
+    // read meanwhile, and only then forget the region: a fault read while its
+    // table entry is gone would be failed as an unknown address.
     await quiesce(this.pending, RELEASE_DRAIN_MS);
-    this.table.removeRegion(regionId);
     try {
       native.uffdUnregister(this.fd, region.address, region.size);
+      await quiesce(this.pending, RELEASE_DRAIN_MS);
     } finally {
+      this.table.removeRegion(regionId);
       await this.dropResolver(regionId).catch(() => undefined);
       this.registry.release(regionId);
     }

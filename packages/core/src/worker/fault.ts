@@ -127,6 +127,10 @@ export class FaultServer {
     const scratch = this.deps.scratch.take(f.length);
     f.scratch = scratch;
     const out = ScratchPool.view(scratch, f.length);
+    // Scratch is reused across regions and requests: a resolver that answers
+    // "filled" without writing every byte must install zeros, never the bytes
+    // of another region or request.
+    out.fill(0);
     stats.add(regionId, STAT.resolverCalls);
     let result: ResolveResult | Promise<ResolveResult>;
     try {

@@ -10,9 +10,15 @@ import type { PageResolver, ResolverFactory, ResolverInfo, ResolverSpec } from '
 
 export class ResolverRegistry {
   private readonly byRegion: (PageResolver | undefined)[] = [];
+  private readonly names: string[] = [];
 
   get(regionId: number): PageResolver | undefined {
     return this.byRegion[regionId];
+  }
+
+  /** The region's name as map()/adopt() gave it ('' when none is loaded). */
+  nameOf(regionId: number): string {
+    return this.names[regionId] ?? '';
   }
 
   async load(regionId: number, spec: ResolverSpec, info: ResolverInfo): Promise<void> {
@@ -52,6 +58,7 @@ export class ResolverRegistry {
       );
     }
     this.byRegion[regionId] = resolver;
+    this.names[regionId] = info.name;
   }
 
   async drop(regionId: number): Promise<void> {

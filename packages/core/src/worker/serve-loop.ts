@@ -75,6 +75,8 @@ class ServeLoop {
       (regionId, address, offset, action, err) =>
         post({ type: 'resolver-error', worker, regionId, address, offset, action, error: toWireError(err, 'ERR_FAULTLINE_RESOLVER_FAILED') }),
       task.pageSize,
+      native.writeStderr,
+      (regionId) => this.resolvers.nameOf(regionId),
     );
     this.faults = new FaultServer({
       pageSize: task.pageSize,
