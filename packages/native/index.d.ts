@@ -381,13 +381,15 @@ export interface FaultWaiterOptions {
   /** Longest sleep of a follower, or of the leader in epoll mode, ms. */
   parkMs: number;
   /**
-   * With both: the native fast path is on. The waiter serves faults of
-   * regions whose table entry names a built-in resolver itself (core's
-   * shared/region-table.ts layout; native serve/region_table.h) and counts
-   * them in these region counters.
+   * The region table (core's shared/region-table.ts layout; native
+   * serve/region_table.h) and the region counters. The waiter reads the table
+   * to wake every served range when it finds a dead worker, and, with
+   * nativeResolvers, to serve faults of regions whose entry names a built-in
+   * resolver itself (counted in these counters).
    */
-  regionTable?: Uint8Array;
-  regionStats?: Int32Array;
+  regionTable: Uint8Array;
+  regionStats: Int32Array;
+  nativeResolvers: boolean;
 }
 
 /**

@@ -22,6 +22,12 @@ export const FAULTLINE_ERROR_CODES = [
   'ERR_FAULTLINE_ALREADY_CLOSED',
   /** The worker threads did not start. */
   'ERR_FAULTLINE_WORKER_START',
+  /** A worker thread died (a resolver exited it, an uncaught error); its faults were re-delivered and it is replaced. */
+  'ERR_FAULTLINE_WORKER_DIED',
+  /** A worker did not answer a control request (map, unmap, adopt) in time. */
+  'ERR_FAULTLINE_CONTROL_TIMEOUT',
+  /** close() could not answer every fault in its time; the report says how many. */
+  'ERR_FAULTLINE_CLOSE_INCOMPLETE',
   /** The compiled addon could not be loaded (@faultline/native). */
   'ERR_FAULTLINE_NATIVE_NOT_BUILT',
   // ---- capacity and kernel support
@@ -32,6 +38,10 @@ export const FAULTLINE_ERROR_CODES = [
   // ---- resolvers (reported on 'error' as ResolverFailure, or thrown by map/adopt)
   /** A resolver module could not be loaded or its factory failed. */
   'ERR_FAULTLINE_RESOLVER_LOAD',
+  /** A resolver module (or its factory) did not finish loading in time (resolverLoadTimeoutMs). */
+  'ERR_FAULTLINE_RESOLVER_LOAD_TIMEOUT',
+  /** A resolver did not answer a fault in time (resolveTimeoutMs); the region's policy was applied. */
+  'ERR_FAULTLINE_RESOLVER_TIMEOUT',
   /** A resolver threw or rejected. */
   'ERR_FAULTLINE_RESOLVER_FAILED',
   /** A resolver returned something that is not a ResolveResult. */

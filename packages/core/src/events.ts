@@ -42,6 +42,13 @@ export type RingMessage = FaultMessage | UffdEvent;
 /** A region's answer to a page its resolver could not produce: SIGBUS (poison) or a zero page. */
 export type OnErrorPolicy = 'sigbus' | 'zero';
 
+/**
+ * MapOptions.onError: the policy, or first `retry` more calls of the resolver
+ * (after a throw, a rejection, a timeout or an invalid answer), `then` the
+ * policy (default 'sigbus').
+ */
+export type OnError = OnErrorPolicy | { retry: number; then?: OnErrorPolicy };
+
 /** What the faulting thread got when its page could not be produced. */
 export type FailureAction =
   /** The page was poisoned: the thread gets SIGBUS (onError 'sigbus'). */

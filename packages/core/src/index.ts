@@ -7,7 +7,7 @@
  *   await handler.close();
  */
 export { FaultHandler } from './handler/handler.js';
-export type { FaultHandlerOptions, MapOptions, AdoptOptions, AdoptRegion } from './handler/config.js';
+export type { FaultHandlerOptions, MapOptions, AdoptOptions, AdoptRegion, CloseOptions, CloseReport } from './handler/config.js';
 export { Region } from './handler/region.js';
 export { AdoptedUffd } from './handler/adopted.js';
 export type { AdoptedUffdEvents } from './handler/adopted.js';
@@ -17,6 +17,7 @@ export type {
   FaultHandlerEvents,
   FaultSample,
   HandlerStats,
+  OnError,
   OnErrorPolicy,
   UffdEvent,
   UffdEventKind,

@@ -58,10 +58,19 @@ export function checkResolverSpec(name: string, spec: unknown): ResolverSpec {
   return { module: s.module, options: s.options };
 }
 
-export function checkOnError(value: unknown): OnErrorPolicy {
-  if (value === undefined) return 'sigbus';
-  if (value === 'sigbus' || value === 'zero') return value;
-  throw invalidArgument(`onError must be 'sigbus' or 'zero', got ${String(value)}`);
+/** onError as a final policy and the retries before it. */
+export function checkOnError(value: unknown): { policy: OnErrorPolicy; retries: number } {
+  if (value === undefined) return { policy: 'sigbus', retries: 0 };
+  if (value === 'sigbus' || value === 'zero') return { policy: value, retries: 0 };
+  if (typeof value === 'object' && value !== null && 'retry' in value) {
+    const { retry, then } = value as { retry: unknown; then?: unknown };
+    const retries = checkPositiveInt('onError.retry', retry, 100);
+    if (then !== undefined && then !== 'sigbus' && then !== 'zero') {
+      throw invalidArgument(`onError.then must be 'sigbus' or 'zero', got ${String(then)}`);
+    }
+    return { policy: (then as OnErrorPolicy | undefined) ?? 'sigbus', retries };
+  }
+  throw invalidArgument(`onError must be 'sigbus', 'zero' or { retry: n, then: 'sigbus' | 'zero' }, got ${String(value)}`);
 }
 
 export function checkNonNegativeInt(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {

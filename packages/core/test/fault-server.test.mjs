@@ -50,7 +50,7 @@ class RecordingInstaller {
  * A fault server over one region of `pages` pages at BASE (region id 1,
  * resolver offset `offset`), with `resolver` loaded for it.
  */
-function setup({ resolver, pages = 8, readahead = 1, onError = 'sigbus', offset = 0, answers = {} } = {}) {
+function setup({ resolver, pages = 8, readahead = 1, onError = 'sigbus', offset = 0, answers = {}, retries = 0, timeoutMs = 5000 } = {}) {
   const table = RegionTable.create(16);
   table.insert({
     state: ENTRY_REGION,
@@ -77,6 +77,14 @@ function setup({ resolver, pages = 8, readahead = 1, onError = 'sigbus', offset 
     (id) => (id === 1 ? 'the-region' : ''),
   );
   const observed = [];
+  const state = { closing: false, calls: [] };
+  const deadlines = {
+    closing: () => state.closing,
+    resolveTimeoutMs: () => timeoutMs,
+    retries: () => retries,
+    beginCall: (uffdId, page, regionId) => state.calls.push(['begin', uffdId, page, regionId]),
+    endCall: () => state.calls.push(['end']),
+  };
   const server = new FaultServer({
     pageSize: PS,
     table,
@@ -86,10 +94,11 @@ function setup({ resolver, pages = 8, readahead = 1, onError = 'sigbus', offset 
     installer,
     failures,
     scratch: new ScratchPool(PS),
+    deadlines,
     observe: (...args) => observed.push(args),
   });
   const counters = () => stats.read(1);
-  return { server, table, installer, reports, counters, observed, notices };
+  return { server, table, installer, reports, counters, observed, notices, state };
 }
 
 const page = (n) => BASE + n * PS;
@@ -251,4 +260,58 @@ test('async answers: each in-flight fault keeps its own request and scratch; a r
   assert.ok(s.installer.calls[0].bytes.every((b) => b === 0x11));
   assert.ok(s.installer.calls[1].bytes.every((b) => b === 0x22));
   assert.deepEqual(s.reports.map((r) => [r.address, r.action, r.message]), [[page(2), 'zeroed', 'late']]);
+});
+
+test('every synchronous resolver call is published while it runs (for the hung-resolver watchdog)', () => {
+  const s = setup({ resolver: filler(1) });
+  s.server.serve(UFFD_ID, 0, 0, page(3) + 5);
+  assert.deepEqual(s.state.calls, [['begin', UFFD_ID, page(3), 1], ['end']]);
+  const t = setup({ resolver: { resolve: () => { throw new Error('x'); } } });
+  t.server.serve(UFFD_ID, 0, 0, page(0));
+  assert.deepEqual(t.state.calls, [['begin', UFFD_ID, page(0), 1], ['end']], 'ended on a throw too');
+});
+
+test('closing: a fault read after close() began gets the region policy without a resolver call', () => {
+  let calls = 0;
+  const s = setup({ resolver: { resolve: () => void calls++ }, onError: 'zero' });
+  s.state.closing = true;
+  s.server.serve(UFFD_ID, 0, 0, page(1));
+  assert.equal(calls, 0);
+  assert.deepEqual(s.installer.ops(), ['zero@1+1']);
+  assert.deepEqual(s.reports.map((r) => [r.code, r.action]), [['ERR_FAULTLINE_CLOSED', 'zeroed']]);
+});
+
+test('onError { retry: 2 }: a failing resolver is called again, twice at most, then the policy', async () => {
+  let calls = 0;
+  const flaky = (failures) => ({ resolve: (req, out) => { if (calls++ < failures) throw new Error(`try ${calls}`); out.fill(5); } });
+  const s = setup({ resolver: flaky(2), retries: 2 });
+  s.server.serve(UFFD_ID, 0, 0, page(0));
+  assert.equal(calls, 3);
+  assert.deepEqual(s.installer.ops(), ['copy@0+1'], 'the third call succeeded: installed, no failure');
+  assert.deepEqual(s.reports, []);
+  calls = 0;
+  const t = setup({ resolver: flaky(10), retries: 2 });
+  t.server.serve(UFFD_ID, 0, 0, page(0));
+  assert.equal(calls, 3, 'the first call and two retries');
+  assert.deepEqual(t.installer.ops(), ['poison@0+1']);
+  assert.equal(t.reports[0].message, 'try 3');
+  // An async rejection and an invalid answer are retried too.
+  let n = 0;
+  const u = setup({ resolver: { resolve: async (req, out) => (n++ === 0 ? Promise.reject(new Error('async')) : n === 2 ? 'bogus' : void out.fill(9)) }, retries: 2 });
+  await u.server.serve(UFFD_ID, 0, 0, page(2));
+  assert.equal(n, 3);
+  assert.deepEqual(u.installer.ops(), ['copy@2+1']);
+  assert.ok(u.installer.calls[0].bytes.every((b) => b === 9));
+});
+
+test('an async resolver past resolveTimeoutMs: the thread gets the policy, its late answer is dropped', async () => {
+  let late;
+  const s = setup({ resolver: { resolve: (req, out) => new Promise((resolve) => { late = () => { out.fill(7); resolve(); }; }) }, timeoutMs: 30, onError: 'zero' });
+  const settled = s.server.serve(UFFD_ID, 0, 0, page(4));
+  await settled;
+  assert.deepEqual(s.installer.ops(), ['zero@4+1']);
+  assert.deepEqual(s.reports.map((r) => [r.code, r.action]), [['ERR_FAULTLINE_RESOLVER_TIMEOUT', 'zeroed']]);
+  late();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(s.installer.ops(), ['zero@4+1'], 'nothing installed when the late answer came');
 });

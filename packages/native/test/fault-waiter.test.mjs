@@ -10,7 +10,7 @@ import { addonPath, checkFdsClosedAfterAll } from './fixtures/native-test-env.mj
 
 const { constants: C } = native;
 const PAGE = native.pageSize();
-const W = { seq: 0, messages: 2, leader: 3, followerSeq: 4, parked: 5, mode: 6, closed: 7, spinHits: 8, parks: 9, doorbells: 10, handoffs: 11, busy: 16 };
+const W = { seq: 0, messages: 2, leader: 3, followerSeq: 4, parked: 5, mode: 6, closed: 7, spinHits: 8, parks: 9, doorbells: 10, handoffs: 11 };
 const MODE_READ = 0;
 const MODE_EPOLL = 1;
 const OWN_ID = 2;
@@ -38,15 +38,21 @@ function setup(pages, mode) {
   const tableSab = new SharedArrayBuffer(64 * 4);
   const table = new Int32Array(tableSab).fill(-1);
   table[OWN_ID] = fd;
-  const controlSab = new SharedArrayBuffer(80 * 4);
+  const controlSab = new SharedArrayBuffer(528 * 4);
+  // An empty region table (core's shared/region-table.ts layout: header words, then 12 doubles per entry).
+  const regionSab = new SharedArrayBuffer(64 + 16 * 12 * 8);
+  new Int32Array(regionSab, 0, 4)[2] = 16;
+  const statsSab = new SharedArrayBuffer(16 * 9 * 4);
   const control = new Int32Array(controlSab);
   control[W.mode] = mode;
   const options = (worker) => ({
     worker, ownUffdId: OWN_ID, epollFd: set.epollFd, kickFd: set.kickFd, doorbell: bell?.address ?? 0, pageSize: PAGE, maxSpinUs: 20, parkMs: 50,
+    nativeResolvers: false,
   });
+  const tables = { regionTable: new Uint8Array(regionSab), regionStats: new Int32Array(statsSab) };
   const worker = (index, extra = {}) =>
     new Worker(new URL('./fixtures/waiter-worker.mjs', import.meta.url), {
-      workerData: { addonPath, options: options(index), base: map.address, pages, controlSab, tableSab, ...extra },
+      workerData: { addonPath, options: options(index), base: map.address, pages, controlSab, tableSab, regionSab, statsSab, ...extra },
     });
   /** What the main thread does to make waiters look around (the handler's wake()). */
   const lookAround = () => {
@@ -68,7 +74,7 @@ function setup(pages, mode) {
     native.closeFd(set.epollFd);
     native.closeFd(set.kickFd);
   };
-  return { fd, map, table, control, bell, set, worker, lookAround, close, release, options, noWait };
+  return { fd, map, table, control, bell, set, worker, lookAround, close, release, options, noWait, tables };
 }
 
 const message = (w, type) => new Promise((resolve, reject) => {
@@ -84,7 +90,7 @@ const message = (w, type) => new Promise((resolve, reject) => {
 for (const mode of [MODE_READ, MODE_EPOLL]) {
   const name = mode === MODE_READ ? 'read mode (blocking read, doorbell)' : 'epoll mode (kick)';
 
-  test(`${name}: every fault is delivered once and served; a parked leader wakes for control and for close`, async () => {
+  test(`${name}: every fault is delivered once and served; a parked leader wakes for control and for close`, { timeout: 60_000 }, async () => {
     const pages = 64;
     const s = setup(pages, mode);
     try {
@@ -113,7 +119,7 @@ for (const mode of [MODE_READ, MODE_EPOLL]) {
   });
 }
 
-test('leader/followers: one worker leads; when it hands over, a sleeping follower takes the lead and serves the rest', async () => {
+test('leader/followers: one worker leads; when it hands over, a sleeping follower takes the lead and serves the rest', { timeout: 60_000 }, async () => {
   const pages = 48;
   const s = setup(pages, MODE_READ);
   try {
@@ -142,7 +148,7 @@ test('leader/followers: one worker leads; when it hands over, a sleeping followe
 test('wait() returns 0 at once when the control seq moved or when it may not park, -1 once closed', () => {
   const s = setup(1, MODE_EPOLL);
   try {
-    const waiter = new native.FaultWaiter({ ...s.options(0), control: s.control, uffdTable: s.table });
+    const waiter = new native.FaultWaiter({ ...s.options(0), ...s.tables, control: s.control, uffdTable: s.table });
     const records = new Uint32Array(256 * 4);
     Atomics.store(s.control, W.seq, 5);
     assert.equal(waiter.wait(records, 4, true), 0, 'seq differs from what the loop saw');
@@ -160,10 +166,10 @@ test('wait() returns 0 at once when the control seq moved or when it may not par
 test('bad options name the option', () => {
   const s = setup(1, MODE_EPOLL);
   try {
-    assert.throws(() => new native.FaultWaiter({ ...s.options(0), control: [1], uffdTable: s.table }), /options.control must be an Int32Array/);
-    assert.throws(() => new native.FaultWaiter({ ...s.options(99), control: s.control, uffdTable: s.table }), /options.worker must be/);
-    assert.throws(() => new native.FaultWaiter({ ...s.options(0), control: new Int32Array(8), uffdTable: s.table }), /smaller than the control block/);
-    const waiter = new native.FaultWaiter({ ...s.options(0), control: s.control, uffdTable: s.table });
+    assert.throws(() => new native.FaultWaiter({ ...s.options(0), ...s.tables, control: [1], uffdTable: s.table }), /options.control must be an Int32Array/);
+    assert.throws(() => new native.FaultWaiter({ ...s.options(99), ...s.tables, control: s.control, uffdTable: s.table }), /options.worker must be/);
+    assert.throws(() => new native.FaultWaiter({ ...s.options(0), ...s.tables, control: new Int32Array(8), uffdTable: s.table }), /smaller than the control block/);
+    const waiter = new native.FaultWaiter({ ...s.options(0), ...s.tables, control: s.control, uffdTable: s.table });
     assert.throws(() => waiter.wait(new Uint32Array(8), 0, false), /at least 16 records/);
   } finally {
     s.release();

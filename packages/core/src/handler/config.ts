@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../errors.js';
-import { UFFD_EVENT_KINDS, type OnErrorPolicy, type UffdEventKind } from '../events.js';
+import { UFFD_EVENT_KINDS, type OnError, type OnErrorPolicy, type UffdEventKind } from '../events.js';
 import { FEATURE_BITS, isFeatureName, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { MAX_WORKERS } from '../shared/control-block.js';
@@ -58,6 +58,12 @@ export interface FaultHandlerOptions {
   maxRegions?: number;
   /** Period of 'stats' events while someone listens, ms. Default 1000. */
   statsIntervalMs?: number;
+  /** Default for every region's resolveTimeoutMs. Default 5000. */
+  resolveTimeoutMs?: number;
+  /** How long every worker may take to load a resolver module at map()/adopt(), ms. Default 10000. */
+  resolverLoadTimeoutMs?: number;
+  /** How long a worker may take to answer any other control request (drop a resolver...), ms. Default 10000. */
+  controlTimeoutMs?: number;
   /** Emit a 'fault' event for one fault in N (0: never). Default 0. */
   faultSampleEvery?: number;
 }
@@ -68,8 +74,15 @@ export interface MapOptions {
   resolver: ResolverSpec;
   /** Pages filled per fault (one install). Default 1. */
   readahead?: number;
-  /** What a resolver failure does to the faulting thread: 'sigbus' (poison the page, default) or 'zero'. */
-  onError?: OnErrorPolicy;
+  /**
+   * What a resolver failure (throw, rejection, timeout, invalid answer) does
+   * to the faulting thread: 'sigbus' (poison the page; the reason is written
+   * to stderr first; default), 'zero' (a zero page, reported on 'error'), or
+   * { retry: n, then } (call the resolver up to n more times first).
+   */
+  onError?: OnError;
+  /** Longest one resolver call may take for one fault, ms; past it, onError applies. Default: the handler's resolveTimeoutMs. */
+  resolveTimeoutMs?: number;
   name?: string;
 }
 
@@ -86,7 +99,9 @@ export interface AdoptRegion {
    * else 'zero' (SIGBUS cannot be delivered without it; asking for 'sigbus'
    * then is refused with ERR_FAULTLINE_FEATURE_UNSUPPORTED).
    */
-  onError?: OnErrorPolicy;
+  onError?: OnError;
+  /** As for map(). */
+  resolveTimeoutMs?: number;
   name?: string;
 }
 
@@ -115,6 +130,9 @@ export interface HandlerConfig {
   maxRegions: number;
   statsIntervalMs: number;
   faultSampleEvery: number;
+  resolveTimeoutMs: number;
+  resolverLoadTimeoutMs: number;
+  controlTimeoutMs: number;
 }
 
 /** A map() or adopt() region with its defaults applied. */
@@ -122,7 +140,10 @@ export interface RegionConfig {
   size: number;
   resolver: ResolverSpec;
   readahead: number;
+  /** The final answer to a failure, after `retries` more resolver calls. */
   onError: OnErrorPolicy;
+  retries: number;
+  resolveTimeoutMs: number;
   name: string;
 }
 
@@ -135,6 +156,12 @@ export interface AdoptRegionConfig extends RegionConfig {
 }
 
 const MAX_READAHEAD = 4096;
+const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
+
+function onErrorConfig(value: unknown): { onError: OnErrorPolicy; retries: number } {
+  const { policy, retries } = checkOnError(value);
+  return { onError: policy, retries };
+}
 
 /**
  * Spinning keeps a CPU awake so the next fault costs no wake-up, but only pays
@@ -170,10 +197,13 @@ export function handlerConfig(options: FaultHandlerOptions): HandlerConfig {
     maxRegions: checkPositiveInt('maxRegions', options.maxRegions ?? 256, 65536),
     statsIntervalMs: checkPositiveInt('statsIntervalMs', options.statsIntervalMs ?? 1000, 24 * 3600 * 1000),
     faultSampleEvery: checkNonNegativeInt('faultSampleEvery', options.faultSampleEvery ?? 0, 0x7fffffff),
+    resolveTimeoutMs: checkPositiveInt('resolveTimeoutMs', options.resolveTimeoutMs ?? 5000, MAX_TIMEOUT_MS),
+    resolverLoadTimeoutMs: checkPositiveInt('resolverLoadTimeoutMs', options.resolverLoadTimeoutMs ?? 10_000, MAX_TIMEOUT_MS),
+    controlTimeoutMs: checkPositiveInt('controlTimeoutMs', options.controlTimeoutMs ?? 10_000, MAX_TIMEOUT_MS),
   };
 }
 
-export function mapConfig(options: MapOptions, pageSize: number, defaultName: string): RegionConfig {
+export function mapConfig(options: MapOptions, pageSize: number, defaultName: string, defaultTimeoutMs: number): RegionConfig {
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument('map() takes an options object { size, resolver, ... }');
   }
@@ -181,7 +211,8 @@ export function mapConfig(options: MapOptions, pageSize: number, defaultName: st
     size: checkSize('size', options.size, pageSize),
     resolver: checkResolverSpec('resolver', options.resolver),
     readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
-    onError: checkOnError(options.onError),
+    ...onErrorConfig(options.onError),
+    resolveTimeoutMs: checkPositiveInt('resolveTimeoutMs', options.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
     name: options.name ?? defaultName,
   };
 }
@@ -190,6 +221,7 @@ export function adoptConfig(
   fd: number,
   options: AdoptOptions,
   pageSize: number,
+  defaultTimeoutMs: number,
 ): { regions: AdoptRegionConfig[]; events: Set<UffdEventKind> } {
   if (!Number.isInteger(fd) || fd < 0) {
     throw invalidArgument(`adopt() needs a uffd file descriptor, got ${String(fd)}`);
@@ -209,9 +241,30 @@ export function adoptConfig(
     resolver: checkResolverSpec(`regions[${i}].resolver`, r.resolver),
     offset: r.offset ?? 0,
     readahead: checkPositiveInt(`regions[${i}].readahead`, r.readahead ?? 1, MAX_READAHEAD),
-    onError: checkOnError(r.onError),
+    ...onErrorConfig(r.onError),
+    resolveTimeoutMs: checkPositiveInt(`regions[${i}].resolveTimeoutMs`, r.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
     onErrorDefaulted: r.onError === undefined,
     name: r.name ?? `adopted-${fd}-${i}`,
   }));
   return { regions, events };
+}
+
+export interface CloseOptions {
+  /** How long close() waits for the workers to answer what is pending, ms. Default 5000. */
+  timeoutMs?: number;
+}
+
+/** What close() did with the faults pending when it was called. */
+export interface CloseReport {
+  /** Every fault was answered by the workers in time. */
+  drained: boolean;
+  /** Faults close() answered itself with their region's policy after timeoutMs (queued, or held by a resolver that did not return). */
+  answeredAtClose: number;
+  /** Threads still parked when the uffds were closed: they read plain memory (zeros for pages never touched). */
+  unanswered: number;
+}
+
+export function closeConfig(options: CloseOptions): { timeoutMs: number } {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('close() takes an options object { timeoutMs }, or nothing');
+  return { timeoutMs: checkPositiveInt('timeoutMs', options.timeoutMs ?? 5000, MAX_TIMEOUT_MS) };
 }

@@ -14,9 +14,7 @@ import native from '@faultline/native';
 import { FaultlineError } from '../errors.js';
 import { closeQuietly } from '../fds.js';
 import {
-  ResolverFailure,
   UFFD_EVENT_KINDS,
-  type FailureAction,
   type FaultHandlerEvents,
   type HandlerStats,
   type UffdEvent,
@@ -37,21 +35,24 @@ import {
   type AdoptOptions,
   type FaultHandlerOptions,
   type HandlerConfig,
+  type CloseOptions,
+  type CloseReport,
   type MapOptions,
+  type RegionConfig,
+  closeConfig,
 } from './config.js';
 import { DirectSource, ReaderSource, type FaultSource } from './fault-source.js';
 import { prepareNative } from './native-resolvers.js';
 import { openOwnUffd } from './own-uffd.js';
 import type { RegionHost } from './owner.js';
 import { checkPeerUffd } from './peer-uffd.js';
-import { quiesce, type PendingSources } from './quiesce.js';
+import { parkedThreads, quiesce, type PendingSources } from './quiesce.js';
 import { Region } from './region.js';
 import { RegionRegistry } from './registry.js';
 import { startStatsTicker } from './stats-ticker.js';
+import { Recovery, failureEvent, loadReply } from './recovery.js';
 import { WorkerPool } from './worker-pool.js';
 
-/** How long close() waits for pending faults to be answered before it unregisters anyway. */
-const CLOSE_DRAIN_MS = 2000;
 /** How long unmap()/AdoptedUffd.close() wait for pending faults. */
 const RELEASE_DRAIN_MS = 1000;
 const WORKER_START_TIMEOUT_MS = 15_000;
@@ -76,6 +77,9 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly registry: RegionRegistry;
   private readonly pending: PendingSources;
   private pool!: WorkerPool;
+  private readonly recovery: Recovery;
+  /** Date.now() at creation: resolver calls are timed from it in the control block. */
+  private readonly epochMs = Date.now();
   private stopStatsTicker: () => void = () => undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
 
@@ -118,6 +122,18 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         ? new DirectSource(fd, this.ownUffdId, this.control, events, this.pageSize)
         : new ReaderSource(this.ring, this.uffds, fd, this.ownUffdId);
     this.pending = { ring: this.ring, reader: this.source.reader, control: this.control, workers: config.workers, uffds: this.uffds };
+    this.recovery = new Recovery({
+      table: this.table,
+      uffds: this.uffds,
+      stats: this.statsBlock,
+      control: this.control,
+      pool: () => this.pool,
+      regions: this.registry,
+      pageSize: this.pageSize,
+      epochMs: this.epochMs,
+      resolverLoadTimeoutMs: config.resolverLoadTimeoutMs,
+      emitError: (err) => this.emit('error', err),
+    });
   }
 
   private async startWorkers(): Promise<void> {
@@ -133,10 +149,15 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         waiter: this.source.waiter,
         nativeResolvers: this.config.nativeResolvers,
         wake: () => this.source.wake(),
+        epochMs: this.epochMs,
       },
       { workers, spinUs, parkMs, maxInflight, startTimeoutMs: WORKER_START_TIMEOUT_MS },
     );
     this.pool.onMessage((msg) => this.onWorkerMessage(msg));
+    this.pool.onDeath = (w, reason) => {
+      if (this.state === 'open') void this.recovery.onDeath(w, reason);
+    };
+    this.recovery.startWatchdog();
     this.stopStatsTicker = startStatsTicker(this, statsIntervalMs, () => this.stats());
   }
 
@@ -156,10 +177,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
    */
   async map(options: MapOptions): Promise<Region> {
     this.assertOpen('map');
-    const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`);
+    const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`, this.config.resolveTimeoutMs);
     const regionId = this.registry.allocate();
     try {
-      await this.loadResolver(regionId, r.resolver, r.name, r.size, r.readahead);
+      await this.loadResolver(regionId, r);
       const nativeResolver = this.prepareNative(regionId, r.resolver);
       const mapping = native.mapAnonymous(r.size);
       // Described before registered: a fault read first would find no region and be poisoned.
@@ -197,7 +218,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
    */
   async adopt(fd: number, options: AdoptOptions): Promise<AdoptedUffd> {
     this.assertOpen('adopt');
-    const { regions, events } = adoptConfig(fd, options, this.pageSize);
+    const { regions, events } = adoptConfig(fd, options, this.pageSize, this.config.resolveTimeoutMs);
     const peerFeatures = checkPeerUffd(fd, regions, events);
     const regionIds: number[] = [];
     let uffdId = -1;
@@ -206,7 +227,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       for (const r of regions) {
         const id = this.registry.allocate();
         regionIds.push(id);
-        await this.loadResolver(id, r.resolver, r.name, r.size, r.readahead);
+        await this.loadResolver(id, r);
         natives.push(this.prepareNative(id, r.resolver));
       }
       // The table must describe the uffd before anyone reads it: a fault
@@ -264,18 +285,38 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 
   /**
-   * Drains what is pending (every parked thread is answered), unregisters and
-   * closes every uffd, stops the reader and the workers. Memory already
-   * returned as region buffers stays valid; pages never touched then read as
-   * zero, like any anonymous memory. A second close() rejects.
+   * Stops serving, answering every fault first. From the call on, faults read
+   * get their region's failure policy (SIGBUS, or a zero page, reported) and
+   * faults already in a worker's hands are finished; once nothing is pending,
+   * every range is unregistered and every uffd closed, and the reader and the
+   * workers stop. If `timeoutMs` (default 5000) passes first, what is still
+   * queued or held by a resolver that does not return is answered from here
+   * with the policy; the report counts what was answered so, and any thread
+   * still parked after that (`unanswered`, also said on stderr) reads what
+   * plain memory holds once the uffd is closed. Memory already returned as
+   * region buffers stays valid; pages never touched read as zero, like any
+   * anonymous memory. A second close() rejects.
    */
-  async close(): Promise<void> {
+  async close(options: CloseOptions = {}): Promise<CloseReport> {
     if (this.state !== 'open') {
       throw new FaultlineError('ERR_FAULTLINE_ALREADY_CLOSED', 'this FaultHandler is already closed (close() was called before)');
     }
+    const { timeoutMs } = closeConfig(options);
     this.state = 'closing';
     this.stopStatsTicker();
-    await quiesce(this.pending, CLOSE_DRAIN_MS);
+    this.control.setClosing();
+    const report: CloseReport = { drained: await quiesce(this.pending, timeoutMs), answeredAtClose: 0, unanswered: 0 };
+    if (!report.drained) {
+      report.answeredAtClose = this.recovery.answerLeftovers();
+      await quiesce(this.pending, 200);
+      report.unanswered = parkedThreads(this.uffds);
+      if (report.unanswered > 0) {
+        native.writeStderr(
+          `faultline: close() gave up on ${report.unanswered} parked fault(s) after ${timeoutMs} ms; they read plain memory now (close({ timeoutMs }) waits longer)\n`,
+        );
+      }
+    }
+    this.recovery.stopWatchdog();
     for (const region of this.registry.ownRegions()) {
       try {
         native.uffdUnregister(this.fd, region.address, region.size);
@@ -283,7 +324,6 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         // the uffd is about to be closed, which unregisters everything anyway
       }
     }
-    await quiesce(this.pending, 500);
     this.source.stop();
     this.control.close();
     this.ring.close();
@@ -292,6 +332,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.releaseNative();
     this.registry.clear();
     this.state = 'closed';
+    return report;
   }
 
   // ---- what Region and AdoptedUffd may ask of the handler (not public API)
@@ -360,35 +401,42 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     return { native: prepared.native };
   }
 
-  private async loadResolver(regionId: number, spec: ResolverSpec, name: string, regionSize: number, readahead: number): Promise<void> {
-    await this.pool.request({ type: 'load-resolver', regionId, spec, name, regionSize, readahead }, (reply) => {
-      if (reply.type !== 'resolver-loaded' || reply.regionId !== regionId) return { matched: false };
-      if (!reply.error) return { matched: true };
-      return { matched: true, error: new FaultlineError(reply.error.code, reply.error.message) };
-    });
+  /** Loads region `regionId`'s resolver in every worker (and remembers how, for replacements). */
+  private async loadResolver(regionId: number, r: RegionConfig): Promise<void> {
+    const load = {
+      type: 'load-resolver' as const,
+      regionId,
+      spec: r.resolver,
+      name: r.name,
+      regionSize: r.size,
+      readahead: r.readahead,
+      resolveTimeoutMs: r.resolveTimeoutMs,
+      retries: r.retries,
+    };
+    try {
+      await this.pool.request(load, (reply) => loadReply(reply, regionId), this.config.resolverLoadTimeoutMs, 'ERR_FAULTLINE_RESOLVER_LOAD_TIMEOUT');
+    } catch (err) {
+      // A worker still loading (a module that never finishes) can serve
+      // nothing else meanwhile: replace it (the death path re-delivers and respawns).
+      for (const w of (err as { workers?: number[] }).workers ?? []) this.pool.terminate(w);
+      throw err;
+    }
+    this.registry.setLoad(regionId, load);
   }
 
   private async dropResolver(regionId: number): Promise<void> {
-    await this.pool.request({ type: 'drop-resolver', regionId }, (reply) => ({
-      matched: reply.type === 'resolver-dropped' && reply.regionId === regionId,
-    }));
+    await this.pool.request(
+      { type: 'drop-resolver', regionId },
+      (reply) => ({ matched: reply.type === 'resolver-dropped' && reply.regionId === regionId }),
+      this.config.controlTimeoutMs,
+      'ERR_FAULTLINE_CONTROL_TIMEOUT',
+    );
   }
 
   private onWorkerMessage(msg: FromWorker): void {
     switch (msg.type) {
       case 'resolver-error':
-        this.emit(
-          'error',
-          new ResolverFailure(
-            msg.error.code,
-            `resolver failed at 0x${msg.address.toString(16)} (region ${msg.regionId}, offset ${msg.offset}); ` +
-              `the faulting thread was ${describeAction(msg.action)}: ${msg.error.message}`,
-            msg.regionId,
-            msg.address,
-            msg.offset,
-            msg.action,
-          ),
-        );
+        this.emit('error', failureEvent(msg.regionId, msg.address, msg.offset, msg.action, msg.error));
         break;
       case 'uffd-error':
         this.emit('error', new FaultlineError(msg.error.code, msg.error.message));
@@ -421,6 +469,3 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 }
 
-function describeAction(action: FailureAction): string {
-  return action === 'poisoned' ? 'sent SIGBUS (page poisoned)' : action === 'zeroed' ? 'given a zero page' : 'woken';
-}

@@ -4,6 +4,7 @@
  * adopted uffds by uffd id (fork children included).
  */
 import { FaultlineError } from '../errors.js';
+import type { ToWorker } from '../worker/protocol.js';
 import type { RegionStats, StatsBlock } from '../shared/region-stats.js';
 import type { AdoptedUffd } from './adopted.js';
 import { Region } from './region.js';
@@ -11,6 +12,8 @@ import { Region } from './region.js';
 export class RegionRegistry {
   private readonly owners = new Map<number, Region | AdoptedUffd>();
   private readonly adoptedByUffd = new Map<number, AdoptedUffd>();
+  /** How each live region's resolver is loaded (a replacement worker loads them all). */
+  private readonly loads = new Map<number, Extract<ToWorker, { type: 'load-resolver' }>>();
   /** What each region holds outside the table (a native resolver's fd or mapping). */
   private readonly releasers = new Map<number, () => void>();
   private readonly freeIds: number[] = [];
@@ -39,6 +42,21 @@ export class RegionRegistry {
     return this.freeIds.at(-1) ?? this.nextId;
   }
 
+  /** Remembers how region `id`'s resolver was loaded. */
+  setLoad(id: number, load: Extract<ToWorker, { type: 'load-resolver' }>): void {
+    this.loads.set(id, load);
+  }
+
+  loadMessages(): Extract<ToWorker, { type: 'load-resolver' }>[] {
+    return [...this.loads.values()];
+  }
+
+  /** Region `id`'s resolveTimeoutMs and name, while it is live. */
+  limits(id: number): { resolveTimeoutMs: number; name: string } | undefined {
+    const load = this.loads.get(id);
+    return load ? { resolveTimeoutMs: load.resolveTimeoutMs, name: load.name } : undefined;
+  }
+
   /** Runs `release` when region `id` is released (once no fault can use what it frees). */
   onRelease(id: number, release: () => void): void {
     this.releasers.set(id, release);
@@ -47,6 +65,7 @@ export class RegionRegistry {
   /** Gives `id` back: its owner is forgotten and what it held is released. */
   release(id: number): void {
     this.owners.delete(id);
+    this.loads.delete(id);
     this.releasers.get(id)?.();
     this.releasers.delete(id);
     this.freeIds.push(id);
@@ -97,6 +116,7 @@ export class RegionRegistry {
   clear(): void {
     for (const release of this.releasers.values()) release();
     this.releasers.clear();
+    this.loads.clear();
     this.owners.clear();
     this.adoptedByUffd.clear();
   }

@@ -54,7 +54,7 @@ export class ControlChannel {
           regionSize: msg.regionSize,
           regionId: msg.regionId,
           name: msg.name,
-        });
+        }, { resolveTimeoutMs: msg.resolveTimeoutMs, retries: msg.retries });
         this.post({ type: 'resolver-loaded', worker, regionId: msg.regionId });
       } catch (err) {
         this.post({ type: 'resolver-loaded', worker, regionId: msg.regionId, error: toWireError(err, 'ERR_FAULTLINE_RESOLVER_LOAD') });

@@ -39,6 +39,8 @@ class Fault {
   readonly request: ResolveRequest;
   /** An async resolution holds this Fault: the next fault needs another. */
   held = false;
+  /** Resolver calls made after the first (onError { retry }). */
+  attempts = 0;
 
   constructor(pageSize: number) {
     this.request = { offset: 0, length: 0, address: 0, write: false, pageSize, regionId: 0, uffdId: 0 };
@@ -53,6 +55,19 @@ export interface ResolverLookup {
 /** Called for every fault that found its region (the serve loop samples 'fault' events from it). */
 export type FaultObserver = (uffdId: number, regionId: number, address: number, faultFlags: number, tid: number) => void;
 
+/** What the fault server must know of the handler's state and deadlines. */
+export interface FaultDeadlines {
+  /** True once close() began: faults read from now on get their region's failure policy. */
+  closing(): boolean;
+  /** How long region `regionId`'s resolver may take for one fault, ms. */
+  resolveTimeoutMs(regionId: number): number;
+  /** How many more times region `regionId`'s resolver is called after a failure. */
+  retries(regionId: number): number;
+  /** A synchronous resolver call begins / ends (published for the main thread's watchdog). */
+  beginCall(uffdId: number, page: number, regionId: number): void;
+  endCall(): void;
+}
+
 export interface FaultServerDeps {
   pageSize: number;
   table: RegionTable;
@@ -62,6 +77,7 @@ export interface FaultServerDeps {
   installer: FaultInstaller;
   failures: FailurePolicy;
   scratch: ScratchPool;
+  deadlines: FaultDeadlines;
   observe?: FaultObserver;
 }
 
@@ -107,6 +123,10 @@ export class FaultServer {
       this.install(f, 'zero', ps, null);
       return undefined;
     }
+    if (this.deps.deadlines.closing()) {
+      this.fail(f, CLOSING, f.zeroPolicy);
+      return undefined;
+    }
     const resolver = this.deps.resolvers.get(regionId);
     if (!resolver) {
       // The region is being unmapped (its resolver already dropped): re-deliver;
@@ -124,6 +144,17 @@ export class FaultServer {
     req.write = (faultFlags & FLAG_WRITE) !== 0;
     req.regionId = regionId;
     req.uffdId = uffdId;
+    f.attempts = 0;
+    return this.attempt(f, resolver);
+  }
+
+  /**
+   * One call of the resolver for `f`, with its own scratch. A failure (throw,
+   * rejection, timeout, invalid answer) is retried while the region allows
+   * (onError { retry }), then gets the region's policy.
+   */
+  private attempt(f: Fault, resolver: PageResolver): Promise<void> | undefined {
+    const { deadlines, stats } = this.deps;
     const scratch = this.deps.scratch.take(f.length);
     f.scratch = scratch;
     const out = ScratchPool.view(scratch, f.length);
@@ -131,31 +162,81 @@ export class FaultServer {
     // "filled" without writing every byte must install zeros, never the bytes
     // of another region or request.
     out.fill(0);
-    stats.add(regionId, STAT.resolverCalls);
+    stats.add(f.regionId, STAT.resolverCalls);
     let result: ResolveResult | Promise<ResolveResult>;
+    deadlines.beginCall(f.request.uffdId, f.page, f.regionId);
     try {
-      result = resolver.resolve(req, out);
+      result = resolver.resolve(f.request, out);
     } catch (err) {
+      deadlines.endCall();
       this.done(f);
-      this.fail(f, err, f.zeroPolicy);
-      return undefined;
+      return this.failed(f, resolver, err);
     }
-    if (isThenable(result)) {
-      f.held = true;
-      return result.then(
+    deadlines.endCall();
+    if (isThenable(result)) return this.settleAsync(f, resolver, result, out, deadlines.resolveTimeoutMs(f.regionId));
+    const invalid = this.applyResult(f, result, out);
+    this.done(f);
+    return invalid ? this.failed(f, resolver, invalid) : undefined;
+  }
+
+  /** A resolver failure: another attempt if the region allows one, else the region's policy. */
+  private failed(f: Fault, resolver: PageResolver, err: unknown): Promise<void> | undefined {
+    if (f.attempts < this.deps.deadlines.retries(f.regionId)) {
+      f.attempts++;
+      return this.attempt(f, resolver);
+    }
+    this.fail(f, err, f.zeroPolicy);
+    return undefined;
+  }
+
+  /**
+   * Waits for an async answer, at most `timeoutMs`: past it the attempt
+   * failed (ERR_FAULTLINE_RESOLVER_TIMEOUT) and its late answer, whenever it
+   * comes, is dropped. The attempt's scratch stays with it until it settles: a
+   * late resolver may still write into it (a retry gets a scratch of its own).
+   */
+  private settleAsync(f: Fault, resolver: PageResolver, result: Promise<ResolveResult>, out: Uint8Array, timeoutMs: number): Promise<void> {
+    f.held = true;
+    const scratch = f.scratch;
+    return new Promise<void>((resolve) => {
+      let expired = false;
+      const finish = (next: Promise<void> | undefined): void => {
+        if (next) next.then(resolve, resolve);
+        else resolve();
+      };
+      const timer = setTimeout(() => {
+        expired = true;
+        f.scratch = null; // the late answer releases it
+        finish(
+          this.failed(
+            f,
+            resolver,
+            new FaultlineError(
+              'ERR_FAULTLINE_RESOLVER_TIMEOUT',
+              `the resolver did not answer within ${timeoutMs} ms (region resolveTimeoutMs); its answer, if it comes, is dropped`,
+            ),
+          ),
+        );
+      }, timeoutMs);
+      const late = (): void => {
+        if (scratch) this.deps.scratch.release(scratch);
+      };
+      result.then(
         (value) => {
-          this.applyResult(f, value, out);
+          clearTimeout(timer);
+          if (expired) return late();
+          const invalid = this.applyResult(f, value, out);
           this.done(f);
+          finish(invalid ? this.failed(f, resolver, invalid) : undefined);
         },
         (err: unknown) => {
+          clearTimeout(timer);
+          if (expired) return late();
           this.done(f);
-          this.fail(f, err, f.zeroPolicy);
+          finish(this.failed(f, resolver, err));
         },
       );
-    }
-    this.applyResult(f, result, out);
-    this.done(f);
-    return undefined;
+    });
   }
 
   /**
@@ -167,52 +248,49 @@ export class FaultServer {
    *   'poison'               the faulting page poisoned (SIGBUS)
    *   'continue'             the page-cache page mapped (minor faults)
    *   'retry'                nothing: the thread is woken and faults again
-   * Anything else is ERR_FAULTLINE_RESOLVER_RESULT, under the region's policy.
+   * Anything else is an ERR_FAULTLINE_RESOLVER_RESULT error, returned for the
+   * caller to retry or fail (installs themselves apply the policy on error).
    */
-  private applyResult(f: Fault, result: ResolveResult, out: Uint8Array): void {
+  private applyResult(f: Fault, result: ResolveResult, out: Uint8Array): FaultlineError | null {
     const ps = this.ps;
     if (result === undefined || result === null) {
       this.install(f, 'copy', f.length, out);
-      return;
+      return null;
     }
     if (typeof result === 'string') {
       switch (result) {
         case 'zero':
           this.install(f, 'zero', f.length, null);
-          return;
+          return null;
         case 'poison':
           this.install(f, 'poison', ps, null);
-          return;
+          return null;
         case 'continue':
           this.install(f, 'continue', ps, null);
-          return;
+          return null;
         case 'retry':
           this.deps.installer.retry(f.fd, f.regionId, f.page);
-          return;
+          return null;
       }
     } else if (typeof result === 'object') {
       if ('source' in result && ArrayBuffer.isView(result.source)) {
         const n = Math.min(f.length, result.source.byteLength - (result.source.byteLength % ps));
         if (n >= ps) {
           this.install(f, 'copy', n, result.source);
-          return;
+          return null;
         }
       } else if ('filled' in result && typeof result.filled === 'number') {
         const n = Math.min(f.length, result.filled - (result.filled % ps));
         if (n >= ps) {
           this.install(f, 'copy', n, out);
-          return;
+          return null;
         }
       }
     }
-    this.fail(
-      f,
-      new FaultlineError(
-        'ERR_FAULTLINE_RESOLVER_RESULT',
-        `resolver returned ${describe(result)}; expected undefined (out filled), { filled: bytes >= one page }, ` +
-          "{ source: view of >= one page }, 'zero', 'poison', 'retry' or 'continue'",
-      ),
-      f.zeroPolicy,
+    return new FaultlineError(
+      'ERR_FAULTLINE_RESOLVER_RESULT',
+      `resolver returned ${describe(result)}; expected undefined (out filled), { filled: bytes >= one page }, ` +
+        "{ source: view of >= one page }, 'zero', 'poison', 'retry' or 'continue'",
     );
   }
 
@@ -240,6 +318,11 @@ export class FaultServer {
     f.held = false;
   }
 }
+
+const CLOSING = new FaultlineError(
+  'ERR_FAULTLINE_CLOSED',
+  "the FaultHandler is closing: faults read from now on get their region's onError policy",
+);
 
 function isThenable(v: unknown): v is Promise<ResolveResult> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';

@@ -48,6 +48,8 @@ export interface ServeTask {
   parkMs: number;
   /** Async resolutions one worker may have in flight. */
   maxInflight: number;
+  /** Date.now() when the handler started: resolver calls are timed from it in the control block. */
+  epochMs: number;
 }
 
 export type ToWorker =
@@ -58,6 +60,10 @@ export type ToWorker =
       name: string;
       regionSize: number;
       readahead: number;
+      /** How long the resolver may take for one fault, ms. */
+      resolveTimeoutMs: number;
+      /** Resolver calls after a failure before the region's policy (onError { retry }). */
+      retries: number;
     }
   | { type: 'drop-resolver'; regionId: number };
 

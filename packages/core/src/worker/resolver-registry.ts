@@ -8,9 +8,14 @@ import { isAbsolute } from 'node:path';
 import { FaultlineError } from '../errors.js';
 import type { PageResolver, ResolverFactory, ResolverInfo, ResolverSpec } from '../resolver.js';
 
+/** Used only if a region was loaded without one (map() always passes its own). */
+const DEFAULT_RESOLVE_TIMEOUT_MS = 5000;
+
 export class ResolverRegistry {
   private readonly byRegion: (PageResolver | undefined)[] = [];
   private readonly names: string[] = [];
+  private readonly timeouts: number[] = [];
+  private readonly retries: number[] = [];
 
   get(regionId: number): PageResolver | undefined {
     return this.byRegion[regionId];
@@ -21,7 +26,17 @@ export class ResolverRegistry {
     return this.names[regionId] ?? '';
   }
 
-  async load(regionId: number, spec: ResolverSpec, info: ResolverInfo): Promise<void> {
+  /** How many more times the region's resolver is called after a failure (onError { retry }). */
+  retriesOf(regionId: number): number {
+    return this.retries[regionId] ?? 0;
+  }
+
+  /** How long the region's resolver may take for one fault, ms. */
+  timeoutOf(regionId: number): number {
+    return this.timeouts[regionId] ?? DEFAULT_RESOLVE_TIMEOUT_MS;
+  }
+
+  async load(regionId: number, spec: ResolverSpec, info: ResolverInfo, limits: { resolveTimeoutMs: number; retries: number }): Promise<void> {
     const href = isAbsolute(spec.module) ? pathToFileURL(spec.module).href : spec.module;
     let mod: { default?: unknown; createResolver?: unknown };
     try {
@@ -59,6 +74,8 @@ export class ResolverRegistry {
     }
     this.byRegion[regionId] = resolver;
     this.names[regionId] = info.name;
+    this.timeouts[regionId] = limits.resolveTimeoutMs;
+    this.retries[regionId] = limits.retries;
   }
 
   async drop(regionId: number): Promise<void> {

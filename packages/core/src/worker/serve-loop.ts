@@ -87,6 +87,15 @@ class ServeLoop {
       installer,
       failures,
       scratch,
+      deadlines: {
+        closing: () => this.control.closing(),
+        resolveTimeoutMs: (regionId) => this.resolvers.timeoutOf(regionId),
+        retries: (regionId) => this.resolvers.retriesOf(regionId),
+        // ms since the handler started, at least 1 (0 means "no call").
+        beginCall: (uffdId, page, regionId) =>
+          this.control.beginResolverCall(worker, Math.max(1, Date.now() - task.epochMs), uffdId, page, regionId),
+        endCall: () => this.control.endResolverCall(worker),
+      },
       observe: (uffdId, regionId, address, faultFlags, tid) => this.sample(uffdId, regionId, address, faultFlags, tid),
     });
     this.events = new UffdEventApplier(table, this.ring, {
@@ -125,9 +134,9 @@ class ServeLoop {
       pageSize,
       maxSpinUs: spinUs,
       parkMs,
-      ...(this.task.nativeResolvers
-        ? { regionTable: new Uint8Array(this.task.tableSab), regionStats: new Int32Array(this.task.statsSab) }
-        : {}),
+      regionTable: new Uint8Array(this.task.tableSab),
+      regionStats: new Int32Array(this.task.statsSab),
+      nativeResolvers: this.task.nativeResolvers,
     });
     this.waiter = waiter;
     const records = this.records;

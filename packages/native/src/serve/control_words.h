@@ -29,10 +29,26 @@ inline constexpr int kParks = 9;      // times the leader slept waiting for a fa
 inline constexpr int kDoorbells = 10; // doorbell faults served (wake-ups of a leader in read(2))
 inline constexpr int kHandoffs = 11;  // leaderships passed on to a sleeping follower
 inline constexpr int kNativeServed = 12;  // faults served by the native fast path, no JS involved
-// busy[w]: 1 while worker w holds messages it has not answered yet.
-inline constexpr int kBusyBase = 16;
+// 1 once close() began: every fault read from now on gets its region's
+// failure policy (in JS), so draining converges under continuous load.
+inline constexpr int kClosing = 13;
+inline constexpr int kDeadWorkers = 14;  // workers found dead by a follower (their faults re-delivered)
+
+// Per-worker slots of kSlotWords words from kSlotBase: what a worker holds,
+// so that others can tell when it died and recover what it held.
+inline constexpr int kSlotBase = 16;
+inline constexpr int kSlotWords = 8;
+inline constexpr int kSlotBusy = 0;    // 1 while it holds messages it has not answered yet
+inline constexpr int kSlotTid = 1;     // its thread id (0: never waited)
+inline constexpr int kSlotSince = 2;   // JS: ms since the handler started when a resolver call began (0: none)
+inline constexpr int kSlotUffd = 3;    // JS: that fault's uffd id
+inline constexpr int kSlotPageLo = 4;  // JS: that fault's page, low and high 32 bits
+inline constexpr int kSlotPageHi = 5;
+inline constexpr int kSlotRegion = 6;  // JS: that fault's region id
 inline constexpr int kMaxWorkers = 64;
-inline constexpr int kWords = kBusyBase + kMaxWorkers;
+inline constexpr int kWords = kSlotBase + kMaxWorkers * kSlotWords;
+
+inline constexpr int SlotWord(int worker, int field) { return kSlotBase + worker * kSlotWords + field; }
 
 // kMode values.
 // The own uffd is the only one served and has no event features: it is a

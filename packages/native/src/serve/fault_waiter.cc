@@ -31,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -98,7 +99,7 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
 
   // new FaultWaiter({ control, uffdTable, worker, ownUffdId, epollFd, kickFd,
   //                   doorbell, pageSize, maxSpinUs, parkMs,
-  //                   regionTable?, regionStats? })  -- both given: the native fast path is on
+  //                   regionTable, regionStats, nativeResolvers })
   explicit FaultWaiter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FaultWaiter>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "new FaultWaiter(options) needs an options object");
@@ -121,22 +122,22 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
     spin_ = serve::SpinPolicy(max_spin_ns_);
     keep_control_ = Napi::Persistent(o.Get("control").As<Napi::Object>());
     keep_table_ = Napi::Persistent(o.Get("uffdTable").As<Napi::Object>());
-    if (!o.Get("regionTable").IsUndefined()) {
-      ViewBytes regions;
-      if (!GetViewBytes(env, o.Get("regionTable"), &regions) || !regions.isTypedArray || regions.type != napi_uint8_array) {
-        throw Napi::TypeError::New(env, "options.regionTable must be a Uint8Array over the region table's SharedArrayBuffer");
-      }
-      serve::RegionTableView view(regions.data);
-      if (regions.length < serve::RegionTableView::ByteLength(view.capacity())) {
-        throw Napi::RangeError::New(env, "options.regionTable is smaller than its header says");
-      }
-      size_t stat_words = 0;
-      int32_t* stats = Int32Words(o, "regionStats", &stat_words);
-      native_ = serve::NativePath(view, serve::RegionStatsView(stats, stat_words), page_size_);
-      native_on_ = true;
-      keep_regions_ = Napi::Persistent(o.Get("regionTable").As<Napi::Object>());
-      keep_stats_ = Napi::Persistent(o.Get("regionStats").As<Napi::Object>());
+    ViewBytes regions;
+    if (!GetViewBytes(env, o.Get("regionTable"), &regions) || !regions.isTypedArray || regions.type != napi_uint8_array) {
+      throw Napi::TypeError::New(env, "options.regionTable must be a Uint8Array over the region table's SharedArrayBuffer");
     }
+    regions_ = serve::RegionTableView(regions.data);
+    if (regions.length < serve::RegionTableView::ByteLength(regions_.capacity())) {
+      throw Napi::RangeError::New(env, "options.regionTable is smaller than its header says");
+    }
+    size_t stat_words = 0;
+    int32_t* stats = Int32Words(o, "regionStats", &stat_words);
+    native_ = serve::NativePath(regions_, serve::RegionStatsView(stats, stat_words), page_size_);
+    native_on_ = o.Get("nativeResolvers").ToBoolean().Value();
+    keep_regions_ = Napi::Persistent(o.Get("regionTable").As<Napi::Object>());
+    keep_stats_ = Napi::Persistent(o.Get("regionStats").As<Napi::Object>());
+    // Others find out from this that the thread is alive (see RecoverDeadWorkers).
+    Word(serve::SlotWord(worker_, serve::kSlotTid)).store(static_cast<int32_t>(syscall(SYS_gettid)));
   }
 
  private:
@@ -193,12 +194,49 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
     }
   }
 
-  // Followers sleep until the lead is free, control is posted or the handler closes.
+  // Followers sleep until the lead is free, control is posted or the handler
+  // closes. Every parkMs without news they check that the workers holding
+  // faults are alive: a worker that died (a resolver called process.exit)
+  // leaves threads parked on faults it read, and the main thread, which would
+  // recover them, may be one of those threads.
   void SleepAsFollower(int32_t seen) {
     int32_t ticket = Load(serve::kFollowerSeq);
     if (Load(serve::kLeader) == 0 || Load(serve::kSeq) != seen || Load(serve::kClosed) != 0) return;
     timespec timeout = sys::MillisecondsTimeout(park_ms_);
-    sys::FutexWait(&control_[serve::kFollowerSeq], ticket, &timeout);
+    if (sys::FutexWait(&control_[serve::kFollowerSeq], ticket, &timeout) == -ETIMEDOUT) RecoverDeadWorkers();
+  }
+
+  // A worker that holds faults (busy) or the lead and whose thread is gone:
+  // free its lead and slot, and wake every served range so the threads parked
+  // on what it held fault again (a wake without an install re-delivers).
+  void RecoverDeadWorkers() {
+    bool recovered = false;
+    for (int w = 0; w < serve::kMaxWorkers; w++) {
+      if (w == worker_) continue;
+      int32_t tid = Load(serve::SlotWord(w, serve::kSlotTid));
+      if (tid == 0) continue;
+      bool leads = Load(serve::kLeader) == w + 1;
+      if (!leads && Load(serve::SlotWord(w, serve::kSlotBusy)) == 0) continue;
+      if (syscall(SYS_tgkill, getpid(), tid, 0) == 0 || errno != ESRCH) continue;  // alive
+      int32_t expected = tid;
+      if (!Word(serve::SlotWord(w, serve::kSlotTid)).compare_exchange_strong(expected, 0)) continue;  // someone else recovers it
+      Word(serve::SlotWord(w, serve::kSlotBusy)).store(0);
+      int32_t lead = w + 1;
+      Word(serve::kLeader).compare_exchange_strong(lead, 0);
+      Word(serve::kDeadWorkers).fetch_add(1);
+      recovered = true;
+    }
+    if (recovered) WakeAllServedRanges();
+  }
+
+  void WakeAllServedRanges() {
+    regions_.ForEach([&](uint32_t uffd_id, uint64_t start, uint64_t length) {
+      if (uffd_id >= table_size_) return;
+      int fd = std::atomic_ref<int32_t>(table_[uffd_id]).load();
+      if (fd < 0) return;
+      uffdio_range range{start, length};
+      ioctl(fd, UFFDIO_WAKE, &range);
+    });
   }
 
   void Release() {
@@ -279,9 +317,10 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
   // id and joins the epoll set, or is handed over UNSERVED when none is free.
   uint32_t Deliver(uint32_t id, uint32_t count, uint32_t* out, uint32_t max_records) {
     got_ += count;
-    std::atomic_ref<int32_t> busy(control_[serve::kBusyBase + worker_]);
+    std::atomic_ref<int32_t> busy(control_[serve::SlotWord(worker_, serve::kSlotBusy)]);
     int32_t was_busy = busy.exchange(1);  // before any answer: idle() must not see "nobody parked, nobody busy" before the counters
-    bool fast = native_on_ && Load(serve::kSampleEvery) == 0;  // 'fault' samples are posted by JS
+    // 'fault' samples are posted by JS, and once closing every fault gets its region's policy there.
+    bool fast = native_on_ && Load(serve::kSampleEvery) == 0 && Load(serve::kClosing) == 0;
     int fd = std::atomic_ref<int32_t>(table_[id]).load();
     uint32_t written = 0;
     uint32_t messages = 0;
@@ -354,6 +393,7 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
   Napi::ObjectReference keep_table_;
   Napi::ObjectReference keep_regions_;
   Napi::ObjectReference keep_stats_;
+  serve::RegionTableView regions_;
   serve::NativePath native_;
   bool native_on_ = false;
   uint32_t got_ = 0;  // messages read by the current Wait step (served here or not)

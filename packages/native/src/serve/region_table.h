@@ -47,6 +47,39 @@ class RegionTableView {
   static size_t ByteLength(uint32_t capacity) { return kHeaderBytes + size_t{capacity} * kEntryWords * 8; }
   uint32_t capacity() const { return capacity_; }
 
+  // Calls fn(uffd_id, start, length) for every live entry (a consistent
+  // snapshot: re-run whole if a writer moved the version meanwhile).
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    for (;;) {
+      int32_t v1 = Header(kVersion).load();
+      if ((v1 & 1) != 0) continue;
+      uint32_t high = std::min<uint32_t>(static_cast<uint32_t>(Header(kHighWater).load()), capacity_);
+      RegionEntry entries[64];
+      uint32_t n = 0;
+      bool complete = true;
+      for (uint32_t i = 0; i < high; i++) {
+        if (Field(i, kState) == kEntryFree) continue;
+        if (n == 64) {
+          complete = false;  // more than fit: hand out what we have, then the rest next round
+          break;
+        }
+        Read(i, &entries[n++]);
+      }
+      if (Header(kVersion).load() != v1) continue;
+      for (uint32_t i = 0; i < n; i++) fn(entries[i].uffd_id, entries[i].start, entries[i].length);
+      if (complete) return;
+      // Rare (more than 64 entries): fall back to one entry at a time.
+      for (uint32_t i = 0; i < high; i++) {
+        RegionEntry e;
+        if (Field(i, kState) == kEntryFree) continue;
+        Read(i, &e);
+        fn(e.uffd_id, e.start, e.length);
+      }
+      return;
+    }
+  }
+
   // What serves `address` of uffd `uffd_id` (a removed range wins over its
   // region), as region-table.ts lookup() does. False when nothing covers it.
   bool Lookup(uint32_t uffd_id, uint64_t address, RegionEntry* out) const {
