@@ -166,7 +166,8 @@ export interface Mapping {
 /** The system page size (4096 here). */
 export declare function pageSize(): number;
 /** mmap(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, or MAP_SHARED with `shared`). */
-export declare function mapAnonymous(length: number, options?: { shared?: boolean }): Mapping;
+/** Anonymous memory as a SharedArrayBuffer; with hugePageSize, hugetlbfs pages of that size (reserved by root first). */
+export declare function mapAnonymous(length: number, options?: { shared?: boolean; hugePageSize?: number }): Mapping;
 /** memfd_create(name, MFD_CLOEXEC) + ftruncate(length). Returns the fd. */
 export declare function memfdCreate(name: string, length: number): number;
 /** mmap of an fd (MAP_SHARED by default; `private` for MAP_PRIVATE), at `offset`. With `readOnly`, writing through the buffer crashes the process (SIGSEGV): only read it. */

@@ -27,18 +27,19 @@ class RecordingInstaller {
     this.calls = [];
     this.answers = answers;
   }
-  install(fd, regionId, kind, address, length, source) {
+  install(fd, regionId, kind, address, length, source, pageSize) {
+    assert.equal(pageSize, this.pageSize ?? PS, 'installs use the range page size');
     const bytes = source ? new Uint8Array(source.buffer, source.byteOffset, length).slice() : null;
     this.calls.push({ op: 'install', fd, regionId, kind, address, length, bytes });
     return this.answers[kind] ?? 0;
   }
-  retry(fd, regionId, address) {
+  retry(fd, regionId, address, pageSize) {
     this.calls.push({ op: 'retry', fd, regionId, address });
   }
-  unprotect(fd, regionId, address) {
+  unprotect(fd, regionId, address, pageSize) {
     this.calls.push({ op: 'unprotect', fd, regionId, address });
   }
-  wake(fd, address) {
+  wake(fd, address, pageSize) {
     this.calls.push({ op: 'wake', fd, address });
   }
   ops() {
@@ -61,6 +62,7 @@ function setup({ resolver, pages = 8, readahead = 1, onError = 'sigbus', offset 
     offset,
     readahead,
     flags: onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+    pageSize: PS,
   });
   const uffds = UffdTable.create();
   uffds.fds[UFFD_ID] = FD;

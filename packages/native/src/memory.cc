@@ -6,6 +6,7 @@
 // posted to workers without copying. Node 20's N-API cannot create one, so the
 // buffer is built with the V8 API around our mmap'd memory.
 #include <fcntl.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -83,11 +84,39 @@ Napi::Value PageSizeBinding(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(PageSize()));
 }
 
+// options.hugePageSize: a hugetlbfs page size (a power of two, e.g. 2 MiB):
+// the mapping's pages come from the kernel's reserved huge pages.
+uint64_t HugePageSizeOption(const Napi::CallbackInfo& info, size_t index) {
+  if (index >= info.Length() || !info[index].IsObject()) return 0;
+  Napi::Value v = info[index].As<Napi::Object>().Get("hugePageSize");
+  if (v.IsUndefined()) return 0;
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  uint64_t size = d > 0 ? static_cast<uint64_t>(d) : 0;
+  if (size == 0 || static_cast<double>(size) != d || (size & (size - 1)) != 0) {
+    throw Napi::TypeError::New(info.Env(), "options.hugePageSize must be a power of two (bytes)");
+  }
+  return size;
+}
+
 Napi::Value MapAnonymous(const Napi::CallbackInfo& info) {
-  uint64_t length = ArgLength(info, 0);
+  uint64_t huge = HugePageSizeOption(info, 1);
+  uint64_t length = huge != 0 ? ArgU64(info, 0, "length") : ArgLength(info, 0);
+  if (huge != 0 && (length == 0 || length % huge != 0)) {
+    throw Napi::TypeError::New(info.Env(), "length must be a positive multiple of options.hugePageSize");
+  }
   bool shared = OptionFlag(info, 1, "shared", false);
-  void* data = mmap(nullptr, length, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
-  if (data == MAP_FAILED) throw ErrnoError(info.Env(), "mmap", errno);
+  int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+  if (huge != 0) flags |= MAP_HUGETLB | (__builtin_ctzll(huge) << MAP_HUGE_SHIFT);
+  void* data = mmap(nullptr, length, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (data == MAP_FAILED) {
+    int err = errno;
+    throw ErrnoError(info.Env(), "mmap", err,
+                     huge != 0 && err == ENOMEM
+                         ? "not enough free huge pages of " + std::to_string(huge >> 10) + " KiB for " + std::to_string(length >> 20) +
+                               " MiB: reserve them as root (echo N > /sys/kernel/mm/hugepages/hugepages-" + std::to_string(huge >> 10) +
+                               "kB/nr_hugepages)"
+                         : "");
+  }
   return MappingObject(info.Env(), data, length);
 }
 

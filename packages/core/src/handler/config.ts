@@ -3,6 +3,7 @@
  * place. Everything is checked before any fd is opened or any worker started,
  * so bad input costs nothing and leaks nothing.
  */
+import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../errors.js';
 import { UFFD_EVENT_KINDS, type OnError, type OnErrorPolicy, type UffdEventKind } from '../events.js';
@@ -71,6 +72,13 @@ export interface FaultHandlerOptions {
 export interface MapOptions {
   /** Bytes; a positive multiple of the page size. */
   size: number;
+  /**
+   * Bytes per page: the system's (default), or a huge page size the kernel
+   * offers (/sys/kernel/mm/hugepages, e.g. 2 MiB): the region is then
+   * hugetlbfs memory, faulted and installed a huge page at a time. Huge pages
+   * must be reserved first (root: echo N > /proc/sys/vm/nr_hugepages).
+   */
+  pageSize?: number;
   resolver: ResolverSpec;
   /** Pages filled per fault (one install). Default 1. */
   readahead?: number;
@@ -90,6 +98,8 @@ export interface AdoptRegion {
   /** Start address in the target process (page-aligned). */
   address: number;
   size: number;
+  /** Bytes per page of the peer's range: the system's (default), or its huge page size (hugetlbfs). */
+  pageSize?: number;
   resolver: ResolverSpec;
   /** Resolver offset of `address` (e.g. the region's offset in a memory file). Default 0. */
   offset?: number;
@@ -138,6 +148,7 @@ export interface HandlerConfig {
 /** A map() or adopt() region with its defaults applied. */
 export interface RegionConfig {
   size: number;
+  pageSize: number;
   resolver: ResolverSpec;
   readahead: number;
   /** The final answer to a failure, after `retries` more resolver calls. */
@@ -157,6 +168,33 @@ export interface AdoptRegionConfig extends RegionConfig {
 
 const MAX_READAHEAD = 4096;
 const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
+
+/**
+ * A region's page size: the system's (`systemPageSize`, the default) or a huge
+ * page size this kernel offers (/sys/kernel/mm/hugepages/hugepages-<kB>kB).
+ */
+export function checkPageSize(name: string, value: unknown, systemPageSize: number): number {
+  if (value === undefined || value === systemPageSize) return systemPageSize;
+  const offered = hugePageSizes();
+  if (typeof value === 'number' && offered.includes(value)) return value;
+  throw invalidArgument(
+    `${name} must be the system page size (${systemPageSize}) or a huge page size this kernel offers ` +
+      `(${offered.join(', ') || 'none'}), got ${String(value)}`,
+  );
+}
+
+/** The huge page sizes the kernel offers, in bytes. */
+export function hugePageSizes(): number[] {
+  try {
+    return readdirSync('/sys/kernel/mm/hugepages')
+      .map((d) => /^hugepages-(\d+)kB$/.exec(d)?.[1])
+      .filter((kb): kb is string => kb !== undefined)
+      .map((kb) => Number(kb) * 1024)
+      .sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
 
 function onErrorConfig(value: unknown): { onError: OnErrorPolicy; retries: number } {
   const { policy, retries } = checkOnError(value);
@@ -207,8 +245,10 @@ export function mapConfig(options: MapOptions, pageSize: number, defaultName: st
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument('map() takes an options object { size, resolver, ... }');
   }
+  const regionPageSize = checkPageSize('pageSize', options.pageSize, pageSize);
   return {
-    size: checkSize('size', options.size, pageSize),
+    size: checkSize('size', options.size, regionPageSize),
+    pageSize: regionPageSize,
     resolver: checkResolverSpec('resolver', options.resolver),
     readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
     ...onErrorConfig(options.onError),
@@ -235,9 +275,12 @@ export function adoptConfig(
       throw invalidArgument(`unknown event '${e}'; events are ${UFFD_EVENT_KINDS.join(', ')}`);
     }
   }
-  const regions = options.regions.map((r, i) => ({
-    address: checkAddress(`regions[${i}].address`, r.address, pageSize),
-    size: checkSize(`regions[${i}].size`, r.size, pageSize),
+  const regions = options.regions.map((r, i) => {
+    const regionPageSize = checkPageSize(`regions[${i}].pageSize`, r.pageSize, pageSize);
+    return {
+    address: checkAddress(`regions[${i}].address`, r.address, regionPageSize),
+    size: checkSize(`regions[${i}].size`, r.size, regionPageSize),
+    pageSize: regionPageSize,
     resolver: checkResolverSpec(`regions[${i}].resolver`, r.resolver),
     offset: r.offset ?? 0,
     readahead: checkPositiveInt(`regions[${i}].readahead`, r.readahead ?? 1, MAX_READAHEAD),
@@ -245,7 +288,8 @@ export function adoptConfig(
     resolveTimeoutMs: checkPositiveInt(`regions[${i}].resolveTimeoutMs`, r.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
     onErrorDefaulted: r.onError === undefined,
     name: r.name ?? `adopted-${fd}-${i}`,
-  }));
+    };
+  });
   return { regions, events };
 }
 

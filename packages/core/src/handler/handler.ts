@@ -182,7 +182,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     try {
       await this.loadResolver(regionId, r);
       const nativeResolver = this.prepareNative(regionId, r.resolver);
-      const mapping = native.mapAnonymous(r.size);
+      const mapping = native.mapAnonymous(r.size, r.pageSize === this.pageSize ? {} : { hugePageSize: r.pageSize });
       // Described before registered: a fault read first would find no region and be poisoned.
       this.table.insert({
         state: ENTRY_REGION,
@@ -193,6 +193,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         offset: 0,
         readahead: r.readahead,
         flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+        pageSize: r.pageSize,
         ...nativeResolver,
       });
       try {
@@ -201,7 +202,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         this.table.removeRegion(regionId);
         throw err;
       }
-      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError);
+      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize);
       this.registry.addRegion(region);
       return region;
     } catch (err) {
@@ -243,6 +244,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           offset: r.offset,
           readahead: r.readahead,
           flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+          pageSize: r.pageSize,
           ...natives[i],
         });
       });

@@ -1,8 +1,9 @@
 /**
  * Opens this process's own uffd with the features the handler needs: those
  * the user asked for, plus POISON (it backs the default failure policy:
- * SIGBUS on the faulting thread) and THREAD_ID (free, and lets 'fault'
- * samples name the thread) where the kernel offers them.
+ * SIGBUS on the faulting thread), THREAD_ID (free, and lets 'fault' samples
+ * name the thread) and MISSING_HUGETLBFS (huge page regions) where the
+ * kernel offers them.
  *
  * UFFDIO_API can be called once per fd, so what the kernel offers is learnt
  * on a throwaway fd first (native.uffdProbe) and a missing feature is named
@@ -29,7 +30,8 @@ export function openOwnUffd(wanted: readonly FeatureName[], userModeOnly: boolea
         (missing.includes('fork') ? ' (event fork also needs CAP_SYS_PTRACE)' : ''),
     );
   }
-  const requested = featureMask(wanted) | (offered & (FEATURE_BITS.poison | FEATURE_BITS['thread-id']));
+  // Also MISSING_HUGETLBFS: regions may be hugetlbfs memory (MapOptions.pageSize).
+  const requested = featureMask(wanted) | (offered & (FEATURE_BITS.poison | FEATURE_BITS['thread-id'] | FEATURE_BITS['missing-hugetlbfs']));
   const fd = native.uffdCreate({ userModeOnly });
   try {
     return { fd, granted: native.uffdApi(fd, requested).features };

@@ -177,8 +177,10 @@ export class Recovery {
     if (fd < 0) return 'none';
     const hit = new LookupResult();
     if (!this.deps.table.lookup(uffdId, page, hit)) return this.failures.unknownAddress(fd, uffdId, page);
-    const offset = hit.offset + (page - hit.start);
-    return this.failures.fail(fd, hit.regionId, page, offset, (hit.flags & FLAG_ON_ERROR_ZERO) !== 0, err);
+    const ps = hit.pageSize || this.deps.pageSize;
+    const aligned = page - (page % ps); // hugetlbfs: the whole huge page
+    const offset = hit.offset + (aligned - hit.start);
+    return this.failures.fail(fd, hit.regionId, aligned, ps, offset, (hit.flags & FLAG_ON_ERROR_ZERO) !== 0, err);
   }
 }
 

@@ -22,14 +22,12 @@ export class Region {
     /** Pages installed per fault. */
     readonly readahead: number,
     readonly onError: OnErrorPolicy,
+    /** Bytes per page: the system's, or the huge page size it was mapped with. */
+    readonly pageSize: number,
   ) {
     this.buffer = mapping.buffer;
     this.address = mapping.address;
     this.size = mapping.length;
-  }
-
-  get pageSize(): number {
-    return this.host.pageSize;
   }
 
   /** Counters for this region (faults, pages installed, resolver calls, ...). */

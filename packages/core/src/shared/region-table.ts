@@ -22,7 +22,7 @@ const HIGH_WATER = 3;
 
 // Entry layout (Float64 words). packages/native/src/serve/region_table.h reads
 // the same layout (the native fast path looks faults up too): keep in step.
-const ENTRY_WORDS = 12;
+const ENTRY_WORDS = 16;
 const E_STATE = 0;
 const E_UFFD = 1;
 const E_START = 2;
@@ -35,6 +35,8 @@ const E_NATIVE = 8;
 const E_NATIVE_ARG = 9;
 const E_NATIVE_BASE = 10;
 const E_NATIVE_SIZE = 11;
+/** The range's page size (hugetlbfs: 2 MiB); 0 in old entries means the system's. */
+const E_PAGE_SIZE = 12;
 
 export const ENTRY_FREE = 0;
 /** Served by the region's resolver. */
@@ -80,6 +82,8 @@ export interface TableEntry {
   flags: number;
   /** NATIVE_* (absent: NATIVE_NONE) and its parameters. */
   native?: NativeResolver;
+  /** Bytes per page of the range: the system page size, or a huge page size (hugetlbfs). */
+  pageSize: number;
 }
 
 /** Result of a lookup, reused by the caller to avoid an allocation per fault. */
@@ -93,6 +97,7 @@ export class LookupResult implements TableEntry {
   readahead = 1;
   flags = 0;
   native: NativeResolver = { kind: NATIVE_NONE, arg: 0, base: 0, size: 0 };
+  pageSize = 0;
 }
 
 export class RegionTable {
@@ -238,6 +243,7 @@ export class RegionTable {
     n.arg = e[b + E_NATIVE_ARG]!;
     n.base = e[b + E_NATIVE_BASE]!;
     n.size = e[b + E_NATIVE_SIZE]!;
+    out.pageSize = e[b + E_PAGE_SIZE]!;
   }
 
   private put(entry: TableEntry): void {
@@ -272,6 +278,7 @@ export class RegionTable {
     e[b + E_NATIVE_ARG] = entry.native?.arg ?? 0;
     e[b + E_NATIVE_BASE] = entry.native?.base ?? 0;
     e[b + E_NATIVE_SIZE] = entry.native?.size ?? 0;
+    e[b + E_PAGE_SIZE] = entry.pageSize ?? 0; // 0: the system page size
     e[b + E_STATE] = entry.state;
   }
 

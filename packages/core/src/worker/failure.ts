@@ -31,7 +31,8 @@ export class FailurePolicy {
     private readonly installer: FaultInstaller,
     private readonly stats: StatsBlock,
     private readonly report: FailureReporter,
-    private readonly pageSize: number,
+    /** The system's page size (for addresses no region covers). */
+    private readonly systemPageSize: number,
     private readonly notice: SigbusNotice,
     /** A region's name for messages ('' when unknown). */
     private readonly regionName: (regionId: number) => string,
@@ -41,9 +42,9 @@ export class FailurePolicy {
    * A resolver or install failure for `page` of region `regionId`: counts it,
    * answers the thread (zero page when `zeroPolicy`, else SIGBUS) and reports.
    */
-  fail(fd: number, regionId: number, page: number, offset: number, zeroPolicy: boolean, err: unknown): FailureAction {
+  fail(fd: number, regionId: number, page: number, pageSize: number, offset: number, zeroPolicy: boolean, err: unknown): FailureAction {
     this.stats.add(regionId, STAT.errors);
-    const action = this.settle(fd, regionId, page, zeroPolicy, () => this.describe(regionId, page, offset, err));
+    const action = this.settle(fd, regionId, page, pageSize, zeroPolicy, () => this.describe(regionId, page, offset, err));
     this.report(regionId, page, offset, action, err);
     return action;
   }
@@ -55,7 +56,7 @@ export class FailurePolicy {
    */
   unknownAddress(fd: number, uffdId: number, page: number): FailureAction {
     const err = new FaultlineError('ERR_FAULTLINE_UNKNOWN_ADDRESS', `fault at 0x${page.toString(16)} (uffd ${uffdId}) is in no served region`);
-    const action = this.settle(fd, -1, page, false, () => this.describe(-1, page, -1, err));
+    const action = this.settle(fd, -1, page, this.systemPageSize, false, () => this.describe(-1, page, -1, err));
     this.report(-1, page, -1, action, err);
     return action;
   }
@@ -64,14 +65,13 @@ export class FailurePolicy {
    * Answers the thread: poison unless `zeroPolicy` (announcing it on stderr
    * with `why()` first), else (or when POISON fails) a zero page, else a bare wake.
    */
-  settle(fd: number, regionId: number, page: number, zeroPolicy: boolean, why: () => string): FailureAction {
-    const ps = this.pageSize;
+  settle(fd: number, regionId: number, page: number, ps: number, zeroPolicy: boolean, why: () => string): FailureAction {
     if (!zeroPolicy) {
       this.notice(`faultline: SIGBUS for the thread touching ${why()}\n`);
-      if (this.installer.install(fd, regionId, 'poison', page, ps, null) === 0) return 'poisoned';
+      if (this.installer.install(fd, regionId, 'poison', page, ps, null, ps) === 0) return 'poisoned';
     }
-    if (this.installer.install(fd, regionId, 'zero', page, ps, null) === 0) return 'zeroed';
-    this.installer.wake(fd, page);
+    if (this.installer.install(fd, regionId, 'zero', page, ps, null, ps) === 0) return 'zeroed';
+    this.installer.wake(fd, page, ps);
     return 'none';
   }
 

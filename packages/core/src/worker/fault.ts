@@ -28,6 +28,8 @@ class Fault {
   regionId = -1;
   /** Page-aligned address of the first page to install. */
   page = 0;
+  /** The range's page size (the system's, or a huge page's on hugetlbfs). */
+  pageSize = 0;
   /** Resolver offset of `page`. */
   offset = 0;
   /** Bytes requested from the resolver (one page, or a readahead run). */
@@ -98,25 +100,27 @@ export class FaultServer {
    */
   serve(uffdId: number, faultFlags: number, tid: number, address: number): Promise<void> | undefined {
     const { table, uffds, stats, installer, failures } = this.deps;
-    const ps = this.ps;
     const fd = uffds.fdOf(uffdId);
-    const page = address - (address % ps);
     const hit = this.hit;
-    if (!table.lookup(uffdId, page, hit)) {
-      failures.unknownAddress(fd, uffdId, page);
+    if (!table.lookup(uffdId, address - (address % this.ps), hit)) {
+      failures.unknownAddress(fd, uffdId, address - (address % this.ps));
       return undefined;
     }
+    // The range's own page size: hugetlbfs ranges fault and install whole huge pages.
+    const ps = hit.pageSize || this.ps;
+    const page = address - (address % ps);
     const regionId = hit.regionId;
     stats.add(regionId, STAT.faults);
     this.deps.observe?.(uffdId, regionId, address, faultFlags, tid);
     if ((faultFlags & FLAG_WP) !== 0) {
-      installer.unprotect(fd, regionId, page);
+      installer.unprotect(fd, regionId, page, ps);
       return undefined;
     }
     const f = this.reusable.held ? new Fault(ps) : this.reusable;
     f.fd = fd;
     f.regionId = regionId;
     f.page = page;
+    f.pageSize = ps;
     f.offset = hit.offset + (page - hit.start);
     f.zeroPolicy = (hit.flags & FLAG_ON_ERROR_ZERO) !== 0;
     if (hit.state === ENTRY_ZERO) {
@@ -131,7 +135,7 @@ export class FaultServer {
     if (!resolver) {
       // The region is being unmapped (its resolver already dropped): re-deliver;
       // the thread re-faults into plain memory once the range is unregistered.
-      installer.retry(fd, regionId, page);
+      installer.retry(fd, regionId, page, ps);
       return undefined;
     }
     const end = hit.start + hit.length;
@@ -144,6 +148,7 @@ export class FaultServer {
     req.write = (faultFlags & FLAG_WRITE) !== 0;
     req.regionId = regionId;
     req.uffdId = uffdId;
+    req.pageSize = ps;
     f.attempts = 0;
     return this.attempt(f, resolver);
   }
@@ -252,7 +257,7 @@ export class FaultServer {
    * caller to retry or fail (installs themselves apply the policy on error).
    */
   private applyResult(f: Fault, result: ResolveResult, out: Uint8Array): FaultlineError | null {
-    const ps = this.ps;
+    const ps = f.pageSize;
     if (result === undefined || result === null) {
       this.install(f, 'copy', f.length, out);
       return null;
@@ -269,7 +274,7 @@ export class FaultServer {
           this.install(f, 'continue', ps, null);
           return null;
         case 'retry':
-          this.deps.installer.retry(f.fd, f.regionId, f.page);
+          this.deps.installer.retry(f.fd, f.regionId, f.page, f.pageSize);
           return null;
       }
     } else if (typeof result === 'object') {
@@ -295,7 +300,7 @@ export class FaultServer {
   }
 
   private install(f: Fault, kind: InstallKind, length: number, source: ArrayBufferView | null): void {
-    const res = this.deps.installer.install(f.fd, f.regionId, kind, f.page, length, source);
+    const res = this.deps.installer.install(f.fd, f.regionId, kind, f.page, length, source, f.pageSize);
     if (res === 0) return;
     const err = new FaultlineError(
       'ERR_FAULTLINE_INSTALL_FAILED',
@@ -308,7 +313,7 @@ export class FaultServer {
   }
 
   private fail(f: Fault, err: unknown, zeroPolicy: boolean): void {
-    this.deps.failures.fail(f.fd, f.regionId, f.page, f.offset, zeroPolicy, err);
+    this.deps.failures.fail(f.fd, f.regionId, f.page, f.pageSize, f.offset, zeroPolicy, err);
   }
 
   /** The resolution is over: its scratch goes back and the Fault may be reused. */

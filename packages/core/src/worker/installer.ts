@@ -19,7 +19,11 @@ const EAGAIN_RETRIES = 64;
 
 export type InstallKind = 'copy' | 'zero' | 'poison' | 'continue';
 
-/** Installs for one worker; `regionId` -1 means "no region": nothing is counted. */
+/**
+ * Installs for one worker; `regionId` -1 means "no region": nothing is
+ * counted. `pageSize` is the range's (the system's, or a huge page size on
+ * hugetlbfs).
+ */
 export interface FaultInstaller {
   /**
    * Installs [address, address + length) of uffd `fd` (for 'copy', from
@@ -27,13 +31,13 @@ export interface FaultInstaller {
    * (installed now, already there and woken, or its range is gone), else the
    * negative errno of the failure: the caller applies its failure policy.
    */
-  install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null): number;
+  install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null, pageSize: number): number;
   /** Re-delivery: wakes the faulting thread without installing; it faults again. */
-  retry(fd: number, regionId: number, address: number): void;
+  retry(fd: number, regionId: number, address: number, pageSize: number): void;
   /** Lifts write protection from the page (a write-protect fault); wakes the thread. */
-  unprotect(fd: number, regionId: number, address: number): void;
+  unprotect(fd: number, regionId: number, address: number, pageSize: number): void;
   /** Wakes the page's waiters when nothing else could be done (a last resort, never an answer). */
-  wake(fd: number, address: number): void;
+  wake(fd: number, address: number, pageSize: number): void;
 }
 
 /** The addon's install ioctls (tests pass stand-ins that answer with chosen errnos). */
@@ -43,14 +47,17 @@ export type UffdIoctls = Pick<
 >;
 
 export class Installer implements FaultInstaller {
+  /** Zeros for huge pages (hugetlbfs has no UFFDIO_ZEROPAGE: zero pages are copied from here). */
+  private zeros: Uint8Array | null = null;
+
   constructor(
     private readonly stats: StatsBlock,
-    private readonly pageSize: number,
+    /** The system's page size: ranges with larger pages are hugetlbfs. */
+    private readonly systemPageSize: number,
     private readonly ioctl: UffdIoctls = native,
   ) {}
 
-  install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null): number {
-    const ps = this.pageSize;
+  install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null, ps: number): number {
     const ioctl = this.ioctl;
     for (let attempt = 0; ; attempt++) {
       let res: number;
@@ -59,7 +66,7 @@ export class Installer implements FaultInstaller {
           res = ioctl.uffdCopy(fd, address, source!, 0, length, 0);
           break;
         case 'zero':
-          res = ioctl.uffdZeropage(fd, address, length, 0);
+          res = ps === this.systemPageSize ? ioctl.uffdZeropage(fd, address, length, 0) : ioctl.uffdCopy(fd, address, this.zerosOf(length), 0, length, 0);
           break;
         case 'poison':
           res = ioctl.uffdPoison(fd, address, ps, 0);
@@ -96,18 +103,23 @@ export class Installer implements FaultInstaller {
     }
   }
 
-  retry(fd: number, regionId: number, address: number): void {
+  retry(fd: number, regionId: number, address: number, pageSize: number): void {
     this.count(regionId, STAT.retries);
-    this.ioctl.uffdWake(fd, address, this.pageSize);
+    this.ioctl.uffdWake(fd, address, pageSize);
   }
 
-  unprotect(fd: number, _regionId: number, address: number): void {
+  unprotect(fd: number, _regionId: number, address: number, pageSize: number): void {
     // Mode 0 clears the protection and wakes the thread.
-    this.ioctl.uffdWriteprotect(fd, address, this.pageSize, 0);
+    this.ioctl.uffdWriteprotect(fd, address, pageSize, 0);
   }
 
-  wake(fd: number, address: number): void {
-    this.ioctl.uffdWake(fd, address, this.pageSize);
+  wake(fd: number, address: number, pageSize: number): void {
+    this.ioctl.uffdWake(fd, address, pageSize);
+  }
+
+  private zerosOf(length: number): Uint8Array {
+    if (this.zeros === null || this.zeros.length < length) this.zeros = new Uint8Array(native.mapAnonymous(length).buffer);
+    return this.zeros.subarray(0, length);
   }
 
   private count(regionId: number, stat: number, n = 1): void {

@@ -41,22 +41,26 @@ class NativePath {
     page_size_ = other.page_size_;
     scratch_ = other.scratch_;
     scratch_bytes_ = other.scratch_bytes_;
-    other.scratch_ = nullptr;
-    other.scratch_bytes_ = 0;
+    zeros_ = other.zeros_;
+    zeros_bytes_ = other.zeros_bytes_;
+    other.scratch_ = other.zeros_ = nullptr;
+    other.scratch_bytes_ = other.zeros_bytes_ = 0;
     return *this;
   }
   ~NativePath() {
     if (scratch_ != nullptr) munmap(scratch_, scratch_bytes_);
+    if (zeros_ != nullptr) munmap(zeros_, zeros_bytes_);
   }
 
   // Serves the page fault `msg` of uffd `uffd_id` (fd `fd`) if it can; true
   // when the faulting thread has been answered, false to leave it to JS.
   bool Serve(uint32_t uffd_id, int fd, const uffd_msg& msg) {
     if ((msg.arg.pagefault.flags & (UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_MINOR)) != 0) return false;
-    uint64_t ps = page_size_;
-    uint64_t page = msg.arg.pagefault.address & ~(ps - 1);
     RegionEntry e;
-    if (!table_.Lookup(uffd_id, page, &e)) return false;  // unknown address: JS fails it loudly
+    if (!table_.Lookup(uffd_id, msg.arg.pagefault.address & ~(page_size_ - 1), &e)) return false;  // unknown address: JS fails it loudly
+    // The range's own page size (hugetlbfs: 2 MiB; the kernel reports its faults huge-page aligned).
+    uint64_t ps = e.page_size != 0 ? e.page_size : page_size_;
+    uint64_t page = msg.arg.pagefault.address & ~(ps - 1);
     int kind = e.state == kEntryZero ? kNativeZero : e.native_kind;
     if (kind == kNativeNone) return false;
     uint64_t end = e.start + e.length;
@@ -65,7 +69,14 @@ class NativePath {
     int64_t done = 0;
     switch (kind) {
       case kNativeZero:
-        done = Zero(fd, page, length);
+        if (ps == page_size_) {
+          done = Zero(fd, page, length);
+        } else {
+          // hugetlbfs has no UFFDIO_ZEROPAGE: copy zeros.
+          const uint8_t* zeros = Zeros(length);
+          if (zeros == nullptr) return false;
+          done = Copy(fd, page, zeros, length);
+        }
         break;
       case kNativePattern: {
         uint8_t* scratch = Scratch(length);
@@ -89,7 +100,7 @@ class NativePath {
       default:
         return false;
     }
-    if (!Settle(fd, e.region_id, kind, page, done)) return false;
+    if (!Settle(fd, e.region_id, kind, page, ps, done)) return false;
     stats_.Add(e.region_id, kStatFaults);
     if (e.state != kEntryZero) stats_.Add(e.region_id, kStatResolverCalls);
     return true;
@@ -98,9 +109,9 @@ class NativePath {
  private:
   // What an install's answer means (installer.ts): true when the faulting
   // page is resolved, false for an error JS must handle.
-  bool Settle(int fd, int region, int kind, uint64_t page, int64_t done) {
+  bool Settle(int fd, int region, int kind, uint64_t page, uint64_t ps, int64_t done) {
     if (done > 0) {
-      int32_t pages = static_cast<int32_t>(static_cast<uint64_t>(done) / page_size_);
+      int32_t pages = static_cast<int32_t>(static_cast<uint64_t>(done) / ps);
       stats_.Add(region, kStatPagesInstalled, pages);
       if (kind == kNativeZero) stats_.Add(region, kStatZeroFills, pages);
       return true;
@@ -108,13 +119,13 @@ class NativePath {
     if (done == -EEXIST) {
       // Someone installed it first: EEXIST does not wake the waiter.
       stats_.Add(region, kStatEexist);
-      Wake(fd, page);
+      Wake(fd, page, ps);
       return true;
     }
     if (done == -EAGAIN) {
       // Retried out already (see Install): re-deliver, the thread faults again.
       stats_.Add(region, kStatRetries);
-      Wake(fd, page);
+      Wake(fd, page, ps);
       return true;
     }
     if (done == -ENOENT || done == -ESRCH) {
@@ -151,8 +162,8 @@ class NativePath {
     return Install(fd, UFFDIO_COPY, &c, &c.copy);
   }
 
-  void Wake(int fd, uint64_t page) {
-    uffdio_range r{page, page_size_};
+  static void Wake(int fd, uint64_t page, uint64_t ps) {
+    uffdio_range r{page, ps};
     ioctl(fd, UFFDIO_WAKE, &r);
   }
 
@@ -173,14 +184,19 @@ class NativePath {
   }
 
   // Page-aligned scratch of at least `length` bytes (grown as regions with more readahead come).
-  uint8_t* Scratch(uint64_t length) {
-    if (length <= scratch_bytes_) return scratch_;
+  uint8_t* Scratch(uint64_t length) { return Grow(&scratch_, &scratch_bytes_, length); }
+
+  // At least `length` bytes that are never written: they read as zero.
+  const uint8_t* Zeros(uint64_t length) { return Grow(&zeros_, &zeros_bytes_, length); }
+
+  static uint8_t* Grow(uint8_t** buffer, uint64_t* bytes, uint64_t length) {
+    if (length <= *bytes) return *buffer;
     void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return nullptr;
-    if (scratch_ != nullptr) munmap(scratch_, scratch_bytes_);
-    scratch_ = static_cast<uint8_t*>(p);
-    scratch_bytes_ = length;
-    return scratch_;
+    if (*buffer != nullptr) munmap(*buffer, *bytes);
+    *buffer = static_cast<uint8_t*>(p);
+    *bytes = length;
+    return *buffer;
   }
 
   static constexpr int kEagainRetries = 64;
@@ -190,6 +206,8 @@ class NativePath {
   uint64_t page_size_ = 4096;
   uint8_t* scratch_ = nullptr;
   uint64_t scratch_bytes_ = 0;
+  uint8_t* zeros_ = nullptr;
+  uint64_t zeros_bytes_ = 0;
 };
 
 }  // namespace faultline::serve

@@ -1,6 +1,6 @@
 // Reading the region table (core/src/shared/region-table.ts, the writer and
 // the reference) from the native fast path. Layout: a 64-byte Int32 header
-// (lock, version, capacity, high water), then entries of 12 Float64 words.
+// (lock, version, capacity, high water), then entries of 16 Float64 words (13 used).
 // Readers never lock: a seqlock (the version is odd while a writer mutates;
 // a read is retried if it moved). Keep the constants in step with the TS.
 #pragma once
@@ -23,6 +23,7 @@ struct RegionEntry {
   double native_arg = 0;
   uint64_t native_base = 0;
   uint64_t native_size = 0;
+  uint64_t page_size = 0;  // the range's page size (hugetlbfs: 2 MiB)
 };
 
 inline constexpr int kEntryFree = 0;
@@ -106,9 +107,9 @@ class RegionTableView {
   static constexpr int kVersion = 1;
   static constexpr int kCapacity = 2;
   static constexpr int kHighWater = 3;
-  static constexpr uint32_t kEntryWords = 12;
+  static constexpr uint32_t kEntryWords = 16;
   static constexpr int kState = 0, kUffd = 1, kStart = 2, kLength = 3, kRegion = 4, kOffset = 5, kReadahead = 6, kFlags = 7,
-                       kNative = 8, kNativeArg = 9, kNativeBase = 10, kNativeSize = 11;
+                       kNative = 8, kNativeArg = 9, kNativeBase = 10, kNativeSize = 11, kPageSize = 12;
 
   std::atomic_ref<int32_t> Header(int word) const { return std::atomic_ref<int32_t>(header_[word]); }
   // Relaxed: ordered by the seqlock's version loads around the scan.
@@ -129,6 +130,7 @@ class RegionTableView {
     out->native_arg = Field(i, kNativeArg);
     out->native_base = static_cast<uint64_t>(Field(i, kNativeBase));
     out->native_size = static_cast<uint64_t>(Field(i, kNativeSize));
+    out->page_size = static_cast<uint64_t>(Field(i, kPageSize));
   }
 
   int32_t* header_ = nullptr;
