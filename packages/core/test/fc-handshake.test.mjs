@@ -52,7 +52,13 @@ test('JSON of the wrong shape is BAD_SHAPE, naming the field', () => {
 
 test('page sizes other than this machine\'s are refused with the reason', () => {
   rejects([region({ page_size: 3000 })], 'ERR_FAULTLINE_FC_PAGE_SIZE', /power of two/);
-  rejects([region({ page_size: 2 << 20, size: 2 << 20 })], 'ERR_FAULTLINE_FC_PAGE_SIZE', /hugepages/);
+  rejects([region({ page_size: 2 << 20, size: 2 << 20 })], 'ERR_FAULTLINE_FC_PAGE_SIZE', /serves 4096-byte pages/);
+  // Huge pages the machine offers are served; their address and size must be huge-page multiples.
+  const huge = { ...limits, hugePageSizes: [2 << 20] };
+  const hugeRegion = region({ base_host_virt_addr: 0x7f0000000000, page_size: 2 << 20, size: 4 << 20, offset: 0 });
+  assert.equal(parseHandshake(enc([hugeRegion]), { ...huge, memorySize: 4 << 20 })[0].pageSize, 2 << 20);
+  rejects([region({ page_size: 2 << 20, size: 3 * PAGE })], 'ERR_FAULTLINE_FC_BAD_SHAPE', /multiples of the page size 2097152/, huge);
+  rejects([region({ page_size: 1 << 30, size: 1 << 30 })], 'ERR_FAULTLINE_FC_PAGE_SIZE', /4096 or 2097152-byte pages/, huge);
 });
 
 test('regions must fit in the memory file: offset + size <= file size', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveFirecracker } from '../dist/firecracker/server.js';
 import { resolvers } from '../dist/index.js';
-import { tempDir, writePatternFile } from './helpers.mjs';
+import { reserveHugePages, tempDir, writePatternFile } from './helpers.mjs';
 
 const MEM_SIZE = 4 << 20;
 const SEED = 77;
@@ -32,10 +32,10 @@ after(() => tmp.cleanup());
 const socketPath = () => join(tmp.dir, `fc${++n}.sock`);
 
 /** Runs fc-client; resolves with its exit code and output (written to a file: no pipes to close lazily). */
-function runClient(sock, mode, regions = 1, threads = 4) {
+function runClient(sock, mode, regions = 1, threads = 4, file = memFile) {
   const log = join(tmp.dir, `client-${++n}.log`);
   const out = openSync(log, 'w');
-  const child = spawn(client, [sock, memFile, mode, String(regions), String(threads)], { stdio: ['ignore', out, out] });
+  const child = spawn(client, [sock, file, mode, String(regions), String(threads)], { stdio: ['ignore', out, out] });
   closeSync(out);
   return new Promise((resolve) =>
     child.on('exit', (code, signal) => resolve({ mode, code, signal, pid: child.pid, out: readFileSync(log, 'utf8') })),
@@ -110,6 +110,37 @@ test('good clients (one and two regions, legacy page_size_kib) are served while 
 
   await server.close();
   assert.equal(existsSync(sock), false);
+});
+
+test('a hugepage-backed VM (page_size 2 MiB, hugetlb guest memory) is served a huge page per fault', async () => {
+  const HUGE = 2 << 20;
+  const hugeFile = join(tmp.dir, 'mem-huge.bin');
+  writePatternFile(hugeFile, 8 * HUGE, SEED + 1);
+  // Two clients of 8 huge pages each at once (the handler's own memory is not hugetlb).
+  const release = reserveHugePages(16);
+  const lines = [];
+  const sock = socketPath();
+  const server = await serveFirecracker({ socketPath: sock, memFile: hugeFile, workers: 2, log: (l) => lines.push(l) });
+  try {
+    const exits = [];
+    server.on('exit', (c) => exits.push(c));
+    const results = await Promise.all([runClient(sock, 'good-huge', 1, 4, hugeFile), runClient(sock, 'good-huge', 2, 2, hugeFile)]);
+    for (const r of results) {
+      assert.equal(r.code, 0, `${r.mode}: ${r.out} (signal ${r.signal})`);
+      assert.match(r.out, /every byte matched/);
+      assert.match(r.out, /read back zero/); // MADV_DONTNEED on hugetlb: REMOVE event, then zero huge pages
+    }
+    await waitForCount(() => exits.length, 2);
+    // Every install was a whole huge page, each exactly once: the 8 huge pages of the file, then the
+    // discarded ones (2 of the 1-region client, 1 of the 2-region one) zero-filled when read again.
+    const exited = lines.map((l) => / exited: \d+ faults, (\d+) pages installed \((\d+) zero-filled\)/.exec(l)).filter(Boolean);
+    assert.equal(exited.length, 2, lines.join('\n'));
+    const counts = exited.map((m) => [Number(m[1]), Number(m[2])]).sort((a, b) => a[1] - b[1]);
+    assert.deepEqual(counts, [[9, 1], [10, 2]], lines.join('\n'));
+  } finally {
+    await server.close();
+    release();
+  }
 });
 
 async function waitForCount(get, want, ms = 5000) {

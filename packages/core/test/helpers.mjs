@@ -1,5 +1,5 @@
 // Shared test helpers for @faultline/core tests (not a test file itself).
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fillPattern } from '../dist/index.js';
@@ -46,4 +46,23 @@ export function firstDifference(a, b) {
   }
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return n;
+}
+
+const HUGE_2M = '/sys/kernel/mm/hugepages/hugepages-2048kB';
+
+/**
+ * Reserves `count` more 2 MiB huge pages (root: nr_hugepages) for a test and
+ * returns the function that gives them back. Throws (failing the test) when
+ * the kernel cannot find the memory: a hugepage test must not pass unrun.
+ */
+export function reserveHugePages(count) {
+  const read = (name) => Number(readFileSync(`${HUGE_2M}/${name}`, 'utf8'));
+  const before = read('nr_hugepages');
+  writeFileSync(`${HUGE_2M}/nr_hugepages`, String(before + count));
+  const free = read('free_hugepages');
+  if (free < count) {
+    writeFileSync(`${HUGE_2M}/nr_hugepages`, String(before));
+    throw new Error(`could not reserve ${count} huge pages (only ${free} free): memory too fragmented?`);
+  }
+  return () => writeFileSync(`${HUGE_2M}/nr_hugepages`, String(before));
 }

@@ -46,8 +46,10 @@ export interface GuestRegionMapping {
 }
 
 export interface HandshakeLimits {
-  /** This machine's page size: the only region page size served (no hugepages yet). */
+  /** This machine's page size. */
   pageSize: number;
+  /** Huge page sizes also served (hugetlbfs-backed guest memory, e.g. [2097152]). Default none. */
+  hugePageSizes?: readonly number[];
   /** Bytes available to serve from; every offset+size must fit. Omit for a resolver without a size. */
   memorySize?: number;
   /** Most regions accepted in one handshake. Default 1024. */
@@ -106,10 +108,12 @@ function parseRegion(entry: unknown, i: number, limits: HandshakeLimits): GuestR
   if (pageSize === 0 || (pageSize & (pageSize - 1)) !== 0) {
     return fail('ERR_FAULTLINE_FC_PAGE_SIZE', `${where}.${pageSizeKey} must be a power of two in bytes, got ${pageSize}`);
   }
-  if (pageSize !== limits.pageSize) {
+  const served = [limits.pageSize, ...(limits.hugePageSizes ?? [])];
+  if (!served.includes(pageSize)) {
     return fail(
       'ERR_FAULTLINE_FC_PAGE_SIZE',
-      `${where} uses ${pageSize}-byte pages; only ${limits.pageSize}-byte pages are served (restore without hugepages)`,
+      `${where} uses ${pageSize}-byte pages; this machine serves ${served.join(' or ')}-byte pages ` +
+        '(a huge page size must be one the kernel offers in /sys/kernel/mm/hugepages)',
     );
   }
   if (size === 0) return fail('ERR_FAULTLINE_FC_BAD_SHAPE', `${where}.size is 0`);

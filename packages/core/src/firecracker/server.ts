@@ -22,6 +22,7 @@ import native from '@faultline/native';
 import { closeQuietly } from '../fds.js';
 import { UnixServer, type UnixServerEvent, type UnixServerMessage } from '../ipc/unix-server.js';
 import { FaultHandler } from '../handler/handler.js';
+import { hugePageSizes } from '../handler/config.js';
 import type { AdoptedUffd } from '../handler/adopted.js';
 import { FaultlineError } from '../errors.js';
 import type { ResolverSpec } from '../resolver.js';
@@ -197,6 +198,7 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
       if (this.closing) throw new FaultlineError('ERR_FAULTLINE_CLOSED', 'the server is closing');
       const regions = parseHandshake(msg.payload, {
         pageSize: this.handler.pageSize,
+        hugePageSizes: hugePageSizes(),
         ...(this.memorySize !== undefined ? { memorySize: this.memorySize } : {}),
       });
       const uffd = pickUffd(msg.fds, native.isUserfaultfd);
@@ -205,6 +207,7 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
           address: r.address,
           size: r.size,
           offset: r.offset,
+          pageSize: r.pageSize,
           resolver: this.resolver,
           readahead: this.readahead,
           name: `fc-${msg.connection}-${i}`,
