@@ -87,6 +87,13 @@ export const FAULTLINE_ERROR_CODES = [
   'ERR_FAULTLINE_SOCKET_TOO_LARGE',
   /** The peer disconnected before its handshake. */
   'ERR_FAULTLINE_SOCKET_DISCONNECTED',
+  // ---- record and prefetch
+  /** A file given to readTrace() is not a (readable, this-version) trace file. */
+  'ERR_FAULTLINE_TRACE_FORMAT',
+  /** The pages a trace lists are not in the memory file (writeTrace with memFile), or a prefetch's page data is cut short. */
+  'ERR_FAULTLINE_TRACE_DATA',
+  /** region.trace() on a region mapped without `record: true`. */
+  'ERR_FAULTLINE_NOT_RECORDING',
   // ---- Firecracker handshakes
   /** The handshake is not JSON. */
   'ERR_FAULTLINE_FC_BAD_JSON',

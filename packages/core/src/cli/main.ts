@@ -3,20 +3,25 @@
  * The `faultline` command.
  *
  *   faultline firecracker --socket PATH --mem-file PATH [--workers N] [--readahead N] [--allow-uid N]...
+ *                         [--record TRACE | --prefetch TRACE]
  *
  * Serves Firecracker snapshot restores (see src/firecracker/server.ts) until
  * SIGTERM/SIGINT, then closes cleanly (socket file removed). Bad usage exits 2.
  */
 import { parseArgs } from 'node:util';
 import { serveFirecracker } from '../firecracker/server.js';
+import { readTrace } from '../trace/trace-file.js';
 
 const USAGE = `usage: faultline firecracker --socket PATH --mem-file PATH [--workers N] [--readahead N] [--allow-uid UID]...
+                            [--record TRACE | --prefetch TRACE]
 
   --socket PATH     Unix socket to listen on (created 0600; must not exist)
   --mem-file PATH   the snapshot's guest memory file
   --workers N       worker threads serving faults (default 2)
   --readahead N     pages installed per fault (default 1)
-  --allow-uid UID   serve only peers with this uid (repeatable; default: any)`;
+  --allow-uid UID   serve only peers with this uid (repeatable; default: any)
+  --record TRACE    write each VM's first touches (and those pages) to TRACE when it exits
+  --prefetch TRACE  install the working set recorded in TRACE ahead of the faults`;
 
 class UsageError extends Error {}
 
@@ -40,6 +45,8 @@ async function firecracker(args: string[]): Promise<void> {
         workers: { type: 'string' },
         readahead: { type: 'string' },
         'allow-uid': { type: 'string', multiple: true },
+        record: { type: 'string' },
+        prefetch: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -56,12 +63,25 @@ async function firecracker(args: string[]): Promise<void> {
     if (!/^\d+$/.test(u)) throw new UsageError(`--allow-uid must be a numeric uid, got '${u}'`);
     return Number(u);
   });
+  if (values.record !== undefined && values.prefetch !== undefined) {
+    throw new UsageError('--record and --prefetch go to different runs: record one restore, prefetch the next');
+  }
+  let prefetch;
+  if (values.prefetch !== undefined) {
+    try {
+      prefetch = await readTrace(values.prefetch);
+    } catch (err) {
+      throw new UsageError(`--prefetch: ${(err as Error).message}`);
+    }
+  }
   const server = await serveFirecracker({
     socketPath: values.socket,
     memFile: values['mem-file'],
     workers: positiveInt('workers', values.workers, 2),
     readahead: positiveInt('readahead', values.readahead, 1),
     ...(allowUids.length > 0 ? { allowUids } : {}),
+    ...(values.record !== undefined ? { record: values.record } : {}),
+    ...(prefetch ? { prefetch } : {}),
     handleSignals: true,
   });
   process.stderr.write(

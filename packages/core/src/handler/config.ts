@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../errors.js';
+import { checkPrefetchPlan, type PrefetchPlan } from '../trace/plan.js';
 import { UFFD_EVENT_KINDS, type OnError, type OnErrorPolicy, type UffdEventKind } from '../events.js';
 import { FEATURE_BITS, isFeatureName, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
@@ -67,6 +68,8 @@ export interface FaultHandlerOptions {
   controlTimeoutMs?: number;
   /** Emit a 'fault' event for one fault in N (0: never). Default 0. */
   faultSampleEvery?: number;
+  /** First touches the handler's fault trace holds, over every recording region (`record: true`). Default 1,048,576. */
+  traceCapacity?: number;
 }
 
 export interface MapOptions {
@@ -82,6 +85,10 @@ export interface MapOptions {
   resolver: ResolverSpec;
   /** Pages filled per fault (one install). Default 1. */
   readahead?: number;
+  /** Record the region's first touches (page, order, time): region.trace(), writeTrace(). Default false. */
+  record?: boolean;
+  /** Install this recorded working set ahead of the faults, in the background (readTrace(), or a Trace). */
+  prefetch?: PrefetchPlan;
   /**
    * What a resolver failure (throw, rejection, timeout, invalid answer) does
    * to the faulting thread: 'sigbus' (poison the page; the reason is written
@@ -104,6 +111,10 @@ export interface AdoptRegion {
   /** Resolver offset of `address` (e.g. the region's offset in a memory file). Default 0. */
   offset?: number;
   readahead?: number;
+  /** As for map(). */
+  record?: boolean;
+  /** As for map(): page indexes count from `offset`. */
+  prefetch?: PrefetchPlan;
   /**
    * As for map(). Default 'sigbus' when the peer's uffd has UFFD_FEATURE_POISON,
    * else 'zero' (SIGBUS cannot be delivered without it; asking for 'sigbus'
@@ -143,6 +154,7 @@ export interface HandlerConfig {
   resolveTimeoutMs: number;
   resolverLoadTimeoutMs: number;
   controlTimeoutMs: number;
+  traceCapacity: number;
 }
 
 /** A map() or adopt() region with its defaults applied. */
@@ -151,6 +163,8 @@ export interface RegionConfig {
   pageSize: number;
   resolver: ResolverSpec;
   readahead: number;
+  record: boolean;
+  prefetch: PrefetchPlan | null;
   /** The final answer to a failure, after `retries` more resolver calls. */
   onError: OnErrorPolicy;
   retries: number;
@@ -238,6 +252,7 @@ export function handlerConfig(options: FaultHandlerOptions): HandlerConfig {
     resolveTimeoutMs: checkPositiveInt('resolveTimeoutMs', options.resolveTimeoutMs ?? 5000, MAX_TIMEOUT_MS),
     resolverLoadTimeoutMs: checkPositiveInt('resolverLoadTimeoutMs', options.resolverLoadTimeoutMs ?? 10_000, MAX_TIMEOUT_MS),
     controlTimeoutMs: checkPositiveInt('controlTimeoutMs', options.controlTimeoutMs ?? 10_000, MAX_TIMEOUT_MS),
+    traceCapacity: checkPositiveInt('traceCapacity', options.traceCapacity ?? 1 << 20, 1 << 26),
   };
 }
 
@@ -251,6 +266,8 @@ export function mapConfig(options: MapOptions, pageSize: number, defaultName: st
     pageSize: regionPageSize,
     resolver: checkResolverSpec('resolver', options.resolver),
     readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
+    record: options.record === undefined ? false : checkBoolean('record', options.record),
+    prefetch: checkPrefetchPlan('prefetch', options.prefetch, regionPageSize, options.size),
     ...onErrorConfig(options.onError),
     resolveTimeoutMs: checkPositiveInt('resolveTimeoutMs', options.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
     name: options.name ?? defaultName,
@@ -284,6 +301,8 @@ export function adoptConfig(
     resolver: checkResolverSpec(`regions[${i}].resolver`, r.resolver),
     offset: r.offset ?? 0,
     readahead: checkPositiveInt(`regions[${i}].readahead`, r.readahead ?? 1, MAX_READAHEAD),
+    record: r.record === undefined ? false : checkBoolean(`regions[${i}].record`, r.record),
+    prefetch: checkPrefetchPlan(`regions[${i}].prefetch`, r.prefetch, regionPageSize, r.size),
     ...onErrorConfig(r.onError),
     resolveTimeoutMs: checkPositiveInt(`regions[${i}].resolveTimeoutMs`, r.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
     onErrorDefaulted: r.onError === undefined,

@@ -23,7 +23,11 @@ import { featureMask, featureNames, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { FaultRing } from '../ring/ring.js';
 import { ControlBlock } from '../shared/control-block.js';
-import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, RegionTable, type NativeResolver } from '../shared/region-table.js';
+import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, FLAG_RECORD, RegionTable, type NativeResolver } from '../shared/region-table.js';
+import { FaultTraceBuffer } from '../shared/fault-trace.js';
+import { Prefetches } from './prefetches.js';
+import type { PrefetchReport } from '../trace/plan.js';
+import { Recordings } from './recordings.js';
 import { StatsBlock } from '../shared/region-stats.js';
 import { UffdTable } from '../shared/uffd-table.js';
 import type { FromWorker } from '../worker/protocol.js';
@@ -80,6 +84,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly recovery: Recovery;
   /** Date.now() at creation: resolver calls are timed from it in the control block. */
   private readonly epochMs = Date.now();
+  /** First touches of recording regions (record: true). */
+  private readonly faultTrace: FaultTraceBuffer;
+  private readonly recordings: Recordings;
+  private readonly prefetches: Prefetches;
   private stopStatsTicker: () => void = () => undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
 
@@ -112,6 +120,9 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.ring = FaultRing.create(config.ringCapacity);
     this.table = RegionTable.create(Math.max(64, config.maxRegions * 4));
     this.statsBlock = StatsBlock.create(config.maxRegions);
+    this.faultTrace = FaultTraceBuffer.create(config.traceCapacity);
+    this.recordings = new Recordings(this.faultTrace, this.epochMs);
+    this.prefetches = new Prefetches(this.table.sab);
     this.registry = new RegionRegistry(config.maxRegions, this.statsBlock);
     this.uffds = UffdTable.create();
     this.control = ControlBlock.create(config.faultSampleEvery);
@@ -144,6 +155,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         control: this.control,
         tableSab: this.table.sab,
         statsSab: this.statsBlock.sab,
+        traceSab: this.faultTrace.sab,
         uffdTableSab: this.uffds.sab,
         pageSize: this.pageSize,
         waiter: this.source.waiter,
@@ -183,6 +195,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       await this.loadResolver(regionId, r);
       const nativeResolver = this.prepareNative(regionId, r.resolver);
       const mapping = native.mapAnonymous(r.size, r.pageSize === this.pageSize ? {} : { hugePageSize: r.pageSize });
+      if (r.record) this.recordings.start(regionId, { size: r.size, offset: 0, pageSize: r.pageSize });
       // Described before registered: a fault read first would find no region and be poisoned.
       this.table.insert({
         state: ENTRY_REGION,
@@ -192,7 +205,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         regionId,
         offset: 0,
         readahead: r.readahead,
-        flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+        flags: entryFlags(r),
         pageSize: r.pageSize,
         ...nativeResolver,
       });
@@ -202,10 +215,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         this.table.removeRegion(regionId);
         throw err;
       }
-      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize);
+      const prefetch = this.startPrefetch(this.fd, this.ownUffdId, regionId, mapping.address, 0, r);
+      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch);
       this.registry.addRegion(region);
       return region;
     } catch (err) {
+      this.recordings.forget(regionId);
       await this.dropResolver(regionId).catch(() => undefined);
       this.registry.release(regionId);
       throw err;
@@ -235,6 +250,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       // read first would find no region and be poisoned.
       uffdId = this.uffds.claim(fd);
       regions.forEach((r, i) => {
+        if (r.record) this.recordings.start(regionIds[i]!, { size: r.size, offset: r.offset, pageSize: r.pageSize });
         this.table.insert({
           state: ENTRY_REGION,
           uffdId,
@@ -243,7 +259,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           regionId: regionIds[i]!,
           offset: r.offset,
           readahead: r.readahead,
-          flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+          flags: entryFlags(r),
           pageSize: r.pageSize,
           ...natives[i],
         });
@@ -255,12 +271,14 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         this.uffds.release(uffdId);
       }
       for (const id of regionIds) {
+        this.recordings.forget(id);
         await this.dropResolver(id).catch(() => undefined);
         this.registry.release(id);
       }
       throw err;
     }
-    const adopted = new AdoptedUffd(this.host, fd, uffdId, regionIds, peerFeatures);
+    const prefetches = regions.map((r, i) => this.startPrefetch(fd, uffdId, regionIds[i]!, r.address, r.offset, r));
+    const adopted = new AdoptedUffd(this.host, fd, uffdId, regionIds, peerFeatures, regions.map((r) => r.name), prefetches);
     this.registry.addAdopted(adopted);
     return adopted;
   }
@@ -319,6 +337,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       }
     }
     this.recovery.stopWatchdog();
+    await this.prefetches.stopAll();
     for (const region of this.registry.ownRegions()) {
       try {
         native.uffdUnregister(this.fd, region.address, region.size);
@@ -344,7 +363,26 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     regionStats: (regionId) => this.statsBlock.read(regionId),
     unmapRegion: (regionId) => this.unmapRegion(regionId),
     releaseAdopted: (uffdId) => this.releaseAdopted(uffdId),
+    trace: (regionId, name) => this.recordings.trace(regionId, name),
   };
+
+  /** Starts region `regionId`'s prefetch, if it asked for one (once the range is served: demand faults come first). */
+  private startPrefetch(fd: number, uffdId: number, regionId: number, address: number, offset: number, r: RegionConfig): Promise<PrefetchReport> | null {
+    if (!r.prefetch) return null;
+    const { pages, data } = r.prefetch;
+    return this.prefetches.start({
+      fd,
+      uffdId,
+      regionId,
+      address,
+      offset,
+      pageSize: r.pageSize,
+      pages,
+      ...(data
+        ? { data }
+        : { resolver: { spec: r.resolver, info: { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name } } }),
+    });
+  }
 
   private async unmapRegion(regionId: number): Promise<void> {
     if (this.state === 'closed') return; // close() already unregistered it
@@ -354,6 +392,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     // Answer what is pending, stop new faults (unregister), answer what was
     // read meanwhile, and only then forget the region: a fault read while its
     // table entry is gone would be failed as an unknown address.
+    await this.prefetches.stop(regionId);
+    this.recordings.forget(regionId);
     await quiesce(this.pending, RELEASE_DRAIN_MS);
     try {
       native.uffdUnregister(this.fd, region.address, region.size);
@@ -369,6 +409,11 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.assertOpen('close');
     const adopted = this.registry.removeAdopted(uffdId);
     if (!adopted) return;
+    // No prefetch may install through the fd once it is closed (its number may be reused).
+    for (const id of adopted.regionIds) {
+      await this.prefetches.stop(id);
+      this.recordings.forget(id);
+    }
     await quiesce(this.pending, RELEASE_DRAIN_MS);
     for (const id of [adopted.uffdId, ...adopted.children]) {
       this.table.removeUffd(id);
@@ -471,3 +516,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 }
 
+/** The region table flags of a region's entries. */
+function entryFlags(r: RegionConfig): number {
+  return (r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0) | (r.record ? FLAG_RECORD : 0);
+}

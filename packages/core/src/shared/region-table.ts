@@ -46,6 +46,8 @@ export const ENTRY_ZERO = 2;
 
 /** Entry flag: resolver failures install zero pages instead of poisoning (SIGBUS). */
 export const FLAG_ON_ERROR_ZERO = 1;
+/** Entry flag: first-touch faults are appended to the fault trace (map/adopt `record: true`). */
+export const FLAG_RECORD = 2;
 
 /**
  * How the native waiter may serve the entry's faults itself, without JS
