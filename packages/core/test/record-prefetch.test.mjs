@@ -160,3 +160,42 @@ test('readTrace refuses what is not a trace file, naming the problem', async () 
   const t = { size: PAGES * PAGE, offset: 0, pageSize: PAGE, pages: Uint32Array.of(PAGES + 5), timesUs: Uint32Array.of(0), complete: true };
   await assert.rejects(writeTrace(`${tmp.dir}/y.trace`, [t], { memFile }), (e) => e.code === 'ERR_FAULTLINE_TRACE_DATA' && /memory file/.test(e.message));
 });
+
+test("fill: 'all' installs the working set, then every other page (rate-limited by fillRate): the region stops faulting", async () => {
+  const handler = await FaultHandler.create({ workers: 2 });
+  try {
+    const ws = workingSet().slice(0, 100);
+    const region = await handler.map({
+      size: PAGES * PAGE,
+      resolver: resolvers.file(memFile),
+      prefetch: { pageSize: PAGE, pages: Uint32Array.from(ws) },
+      fill: 'all',
+    });
+    const report = await region.prefetched();
+    assert.equal(report.pages, PAGES);
+    assert.equal(report.installed, PAGES);
+    assert.ok(report.workingSetMs <= report.ms);
+    assert.equal(firstDifference(new Uint8Array(region.buffer), memBytes), -1);
+    assert.equal(region.stats().faults, 0, 'nothing was left to fault');
+
+    // No plan: fill everything, at most 4 MiB/s: 2 MiB cannot take less than ~0.5 s.
+    const small = await handler.map({ size: 512 * PAGE, resolver: resolvers.file(memFile), fill: 'all', fillRate: 4 << 20 });
+    const r2 = await small.prefetched();
+    assert.equal(r2.installed, 512);
+    assert.ok(r2.ms >= 400, `rate-limited fill took ${r2.ms} ms`);
+    assert.equal(firstDifference(new Uint8Array(small.buffer), memBytes.subarray(0, 512 * PAGE)), -1);
+
+    for (const [opts, pattern] of [
+      [{ fill: 'working-set' }, /needs prefetch/],
+      [{ fill: 'lazy', prefetch: { pageSize: PAGE, pages: new Uint32Array(1) } }, /drop prefetch/],
+      [{ fill: 'everything' }, /fill must be one of 'lazy', 'working-set', 'all'/],
+      [{ fill: 'all', fillRate: -1 }, /fillRate must be bytes per second/],
+      [{ fillRate: 1000 }, /fillRate limits fill: 'all' only/],
+    ]) {
+      await assert.rejects(handler.map({ size: 16 * PAGE, resolver: resolvers.zero(), ...opts }), (e) =>
+        e.code === 'ERR_FAULTLINE_INVALID_ARGUMENT' && pattern.test(e.message), JSON.stringify(opts));
+    }
+  } finally {
+    await handler.close();
+  }
+});

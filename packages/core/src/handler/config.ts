@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../errors.js';
-import { checkPrefetchPlan, type PrefetchPlan } from '../trace/plan.js';
+import { checkFill, checkPrefetchPlan, type FillMode, type PrefetchPlan } from '../trace/plan.js';
 import { UFFD_EVENT_KINDS, type OnError, type OnErrorPolicy, type UffdEventKind } from '../events.js';
 import { FEATURE_BITS, isFeatureName, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
@@ -90,6 +90,15 @@ export interface MapOptions {
   /** Install this recorded working set ahead of the faults, in the background (readTrace(), or a Trace). */
   prefetch?: PrefetchPlan;
   /**
+   * What is installed in the background: 'lazy' (nothing: every page on its
+   * first fault), 'working-set' (the `prefetch` plan; the default with one),
+   * 'all' (the plan, then every other page in address order, so the region
+   * stops faulting at all). Default 'lazy', or 'working-set' with `prefetch`.
+   */
+  fill?: FillMode;
+  /** Bytes per second for what 'all' installs after the working set. Default: no limit. */
+  fillRate?: number;
+  /**
    * What a resolver failure (throw, rejection, timeout, invalid answer) does
    * to the faulting thread: 'sigbus' (poison the page; the reason is written
    * to stderr first; default), 'zero' (a zero page, reported on 'error'), or
@@ -115,6 +124,10 @@ export interface AdoptRegion {
   record?: boolean;
   /** As for map(): page indexes count from `offset`. */
   prefetch?: PrefetchPlan;
+  /** As for map(). */
+  fill?: FillMode;
+  /** As for map(). */
+  fillRate?: number;
   /**
    * As for map(). Default 'sigbus' when the peer's uffd has UFFD_FEATURE_POISON,
    * else 'zero' (SIGBUS cannot be delivered without it; asking for 'sigbus'
@@ -165,6 +178,8 @@ export interface RegionConfig {
   readahead: number;
   record: boolean;
   prefetch: PrefetchPlan | null;
+  fill: FillMode;
+  fillRate: number;
   /** The final answer to a failure, after `retries` more resolver calls. */
   onError: OnErrorPolicy;
   retries: number;
@@ -268,6 +283,7 @@ export function mapConfig(options: MapOptions, pageSize: number, defaultName: st
     readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
     record: options.record === undefined ? false : checkBoolean('record', options.record),
     prefetch: checkPrefetchPlan('prefetch', options.prefetch, regionPageSize, options.size),
+    ...checkFill('', options),
     ...onErrorConfig(options.onError),
     resolveTimeoutMs: checkPositiveInt('resolveTimeoutMs', options.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
     name: options.name ?? defaultName,
@@ -303,6 +319,7 @@ export function adoptConfig(
     readahead: checkPositiveInt(`regions[${i}].readahead`, r.readahead ?? 1, MAX_READAHEAD),
     record: r.record === undefined ? false : checkBoolean(`regions[${i}].record`, r.record),
     prefetch: checkPrefetchPlan(`regions[${i}].prefetch`, r.prefetch, regionPageSize, r.size),
+    ...checkFill(`regions[${i}].`, r),
     ...onErrorConfig(r.onError),
     resolveTimeoutMs: checkPositiveInt(`regions[${i}].resolveTimeoutMs`, r.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
     onErrorDefaulted: r.onError === undefined,

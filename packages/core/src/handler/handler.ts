@@ -368,8 +368,9 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
 
   /** Starts region `regionId`'s prefetch, if it asked for one (once the range is served: demand faults come first). */
   private startPrefetch(fd: number, uffdId: number, regionId: number, address: number, offset: number, r: RegionConfig): Promise<PrefetchReport> | null {
-    if (!r.prefetch) return null;
-    const { pages, data } = r.prefetch;
+    if (r.fill === 'lazy') return null;
+    const pages = r.prefetch?.pages ?? new Uint32Array(0);
+    const data = r.prefetch?.data;
     return this.prefetches.start({
       fd,
       uffdId,
@@ -378,9 +379,11 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       offset,
       pageSize: r.pageSize,
       pages,
-      ...(data
-        ? { data }
-        : { resolver: { spec: r.resolver, info: { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name } } }),
+      ...(data ? { data } : {}),
+      resolver: { spec: r.resolver, info: { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name } },
+      fill: r.fill,
+      fillRate: r.fillRate,
+      regionPages: r.size / r.pageSize,
     });
   }
 

@@ -34,7 +34,7 @@ export class Prefetches {
     worker.unref();
     const report = new Promise<PrefetchReport>((resolve) => {
       const failed = (code: string, message: string): void =>
-        resolve({ pages: job.pages.length, installed: 0, alreadyPresent: 0, cancelled: 0, failed: job.pages.length, ms: 0, error: { code, message } });
+        resolve({ pages: job.fill === 'all' ? job.regionPages : job.pages.length, installed: 0, alreadyPresent: 0, cancelled: 0, failed: job.fill === 'all' ? job.regionPages : job.pages.length, ms: 0, workingSetMs: 0, error: { code, message } });
       worker.on('message', (msg: { type: 'done'; report: PrefetchReport } | { type: 'failed'; error: { code: string; message: string } }) => {
         if (msg.type === 'done') resolve(msg.report);
         else failed(msg.error.code, msg.error.message);

@@ -46,8 +46,35 @@ export interface PrefetchReport {
   failed: number;
   /** Wall time from start to the last install, ms. */
   ms: number;
+  /** Wall time until the working set (the plan) was installed, ms; with fill: 'all' the rest came after. */
+  workingSetMs: number;
   /** The first failure, if any (the pages are served on demand instead). */
   error?: { code: string; message: string };
+}
+
+/** What a region installs in the background (map/adopt `fill`). */
+export type FillMode = 'lazy' | 'working-set' | 'all';
+const FILL_MODES: readonly FillMode[] = ['lazy', 'working-set', 'all'];
+
+/** `fill` and `fillRate` with their defaults (`where`: 'regions[i].' for adopt). */
+export function checkFill(where: string, o: { prefetch?: unknown; fill?: unknown; fillRate?: unknown }): { fill: FillMode; fillRate: number } {
+  const hasPlan = o.prefetch !== undefined && o.prefetch !== null;
+  const fill = o.fill ?? (hasPlan ? 'working-set' : 'lazy');
+  if (typeof fill !== 'string' || !FILL_MODES.includes(fill as FillMode)) {
+    throw invalidArgument(`${where}fill must be one of ${FILL_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(fill)}`);
+  }
+  if (fill === 'working-set' && !hasPlan) {
+    throw invalidArgument(`${where}fill: 'working-set' needs ${where}prefetch (the recorded working set: readTrace(path).regions[i])`);
+  }
+  if (fill === 'lazy' && hasPlan) {
+    throw invalidArgument(`${where}fill: 'lazy' installs nothing in the background: drop ${where}prefetch, or use 'working-set'`);
+  }
+  const fillRate = o.fillRate ?? 0;
+  if (typeof fillRate !== 'number' || !Number.isFinite(fillRate) || fillRate < 0) {
+    throw invalidArgument(`${where}fillRate must be bytes per second (a non-negative number; 0: no limit), got ${String(fillRate)}`);
+  }
+  if (fillRate > 0 && fill !== 'all') throw invalidArgument(`${where}fillRate limits fill: 'all' only; set fill: 'all'`);
+  return { fill: fill as FillMode, fillRate };
 }
 
 /** Checks map()/adopt()'s `prefetch` against the region it is for. */

@@ -34,8 +34,14 @@ export interface PrefetchJob {
   pageSize: number;
   pages: Uint32Array;
   data?: { path: string; offset: number };
-  /** Without data: the region's resolver, loaded in this thread. */
-  resolver?: { spec: ResolverSpec; info: ResolverInfo };
+  /** The region's resolver, loaded in this thread when pages come without data (and for fill: 'all'). */
+  resolver: { spec: ResolverSpec; info: ResolverInfo };
+  /** 'all': after the plan, every other page of the region, in address order, at most `fillRate` bytes/s. */
+  fill: 'working-set' | 'all';
+  /** Bytes per second for the fill after the working set; 0: no limit. */
+  fillRate: number;
+  /** Pages in the region. */
+  regionPages: number;
   /** Int32Array word 0: set to 1 by the main thread to stop. */
   cancelSab: SharedArrayBuffer;
   /** Largest single install, bytes. */
@@ -73,10 +79,48 @@ class DataWindow {
   }
 }
 
+interface Run {
+  /** Region page index of the run's first page. */
+  first: number;
+  /** Pages. */
+  n: number;
+  /** Position of the first page in its list (its place in the trace's page data). */
+  index: number;
+}
+
+/** Runs of consecutive page indexes, in list order, at most `maxRun` pages each. */
+function* runsOf(pages: ArrayLike<number>, maxRun: number): Generator<Run> {
+  for (let i = 0; i < pages.length; ) {
+    let n = 1;
+    while (i + n < pages.length && n < maxRun && pages[i + n] === pages[i]! + n) n++;
+    yield { first: pages[i]!, n, index: i };
+    i += n;
+  }
+}
+
+/** The region's pages the plan does not list, in address order (fill: 'all'). */
+function restOf(plan: Uint32Array, regionPages: number): Uint32Array {
+  const listed = new Uint8Array(regionPages);
+  for (const p of plan) if (p < regionPages) listed[p] = 1;
+  const rest = new Uint32Array(regionPages - listed.reduce((n, x) => n + x, 0));
+  let k = 0;
+  for (let p = 0; p < regionPages; p++) if (listed[p] === 0) rest[k++] = p;
+  return rest;
+}
+
 async function run(job: PrefetchJob): Promise<PrefetchReport> {
   const t0 = performance.now();
   const ps = job.pageSize;
-  const report: PrefetchReport = { pages: job.pages.length, installed: 0, alreadyPresent: 0, cancelled: 0, failed: 0, ms: 0 };
+  const rest = job.fill === 'all' ? restOf(job.pages, job.regionPages) : new Uint32Array(0);
+  const report: PrefetchReport = {
+    pages: job.pages.length + rest.length,
+    installed: 0,
+    alreadyPresent: 0,
+    cancelled: 0,
+    failed: 0,
+    ms: 0,
+    workingSetMs: 0,
+  };
   const cancel = new Int32Array(job.cancelSab);
   const table = new RegionTable(job.tableSab);
   const hit = new LookupResult();
@@ -86,51 +130,71 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
     // not allowed to lower it (or no such thread): run at the same priority
   }
   const maxRun = Math.max(1, Math.floor(job.maxRunBytes / ps));
-  let data: DataWindow | null = null;
   let fh: FileHandle | null = null;
-  let resolver: PageResolver | null = null;
   const registry = new ResolverRegistry();
   const scratch = Buffer.alloc(maxRun * ps);
-  try {
-    if (job.data) {
-      fh = await open(job.data.path, 'r');
-      data = new DataWindow(fh);
-    } else if (job.resolver) {
+  let resolver: PageResolver | null = null;
+  const loadResolver = async (): Promise<PageResolver> => {
+    if (!resolver) {
       await registry.load(job.regionId, job.resolver.spec, job.resolver.info, { resolveTimeoutMs: 60_000, retries: 0 });
-      resolver = registry.get(job.regionId) ?? null;
+      resolver = registry.get(job.regionId)!;
     }
-    const pages = job.pages;
-    for (let i = 0; i < pages.length; ) {
-      let n = 1;
-      while (i + n < pages.length && n < maxRun && pages[i + n] === pages[i]! + n) n++;
-      const first = pages[i]!;
-      const dataIndex = i;
-      i += n;
+    return resolver;
+  };
+  const fromResolver = async (r: Run): Promise<Uint8Array | null> =>
+    produce(await loadResolver(), job, scratch, job.address + r.first * job.pageSize, r.first, r.n);
+  /** Installs `runs`; at most `rate` bytes per second when given. False once cancelled. */
+  const installRuns = async (runs: Iterable<Run>, total: number, bytesOf: (r: Run) => Promise<Uint8Array | null>, rate: number): Promise<boolean> => {
+    let done = 0;
+    let bytesSoFar = 0;
+    const started = performance.now();
+    for (const r of runs) {
       if (Atomics.load(cancel, 0) !== 0) {
-        report.cancelled += n + (pages.length - i);
-        break;
+        report.cancelled += total - done;
+        return false;
       }
-      const address = job.address + first * ps;
+      done += r.n;
+      const address = job.address + r.first * ps;
       // Still this region's, still where it was, not discarded: else skip the run.
-      if (!servedHere(table, hit, job, address, first, n)) {
-        report.cancelled += n;
+      if (!servedHere(table, hit, job, address, r.first, r.n)) {
+        report.cancelled += r.n;
         continue;
       }
       let bytes: Uint8Array | null;
       try {
-        bytes = data
-          ? await data.bytes(job.data!.offset + dataIndex * ps, n * ps)
-          : await produce(resolver!, job, scratch, address, first, n);
+        bytes = await bytesOf(r);
       } catch (err) {
-        report.failed += n;
+        bytes = null;
         report.error ??= { code: codeOf(err, 'ERR_FAULTLINE_RESOLVER_FAILED'), message: (err as Error)?.message ?? String(err) };
-        continue;
       }
       if (bytes === null) {
-        report.failed += n;
+        report.failed += r.n; // left to demand faults, which apply the region's policy
         continue;
       }
-      install(job, report, address, bytes, n);
+      install(job, report, address, bytes, r.n);
+      bytesSoFar += r.n * ps;
+      if (rate > 0) {
+        // Ahead of the rate: sleep it off (a cancel wakes the sleep).
+        const ahead = (bytesSoFar / rate) * 1000 - (performance.now() - started);
+        if (ahead > 1) Atomics.wait(cancel, 0, 0, ahead);
+      }
+    }
+    return true;
+  };
+  try {
+    let workingSet: boolean;
+    if (job.data) {
+      fh = await open(job.data.path, 'r');
+      const data = new DataWindow(fh);
+      const base = job.data.offset;
+      workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, (r) => data.bytes(base + r.index * ps, r.n * ps), 0);
+    } else {
+      workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, async (r) => fromResolver(r), 0);
+    }
+    report.workingSetMs = performance.now() - t0;
+    if (rest.length > 0) {
+      if (!workingSet) report.cancelled += rest.length;
+      else await installRuns(runsOf(rest, maxRun), rest.length, async (r) => fromResolver(r), job.fillRate);
     }
   } finally {
     await fh?.close().catch(() => undefined);
