@@ -51,6 +51,7 @@ import { Region } from './region.js';
 import { RegionRegistry } from './registry.js';
 import { checkResolverSource } from './resolver-check.js';
 import { startStatsTicker } from './stats-ticker.js';
+import { UnheardErrors } from './unheard-errors.js';
 import { Recovery, failureEvent, loadReply } from './recovery.js';
 import { WorkerPool } from './worker-pool.js';
 import { checkNonNegativeInt } from '../validate.js';
@@ -85,6 +86,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   /** Date.now() at creation: resolver calls are timed from it in the control block. */
   private readonly epochMs = Date.now();
   private stopStatsTicker: () => void = () => undefined;
+  private readonly unheard = new UnheardErrors(native.writeStderr);
   private state: 'open' | 'closing' | 'closed' = 'open';
 
   /** Opens a uffd, starts the reader thread and the workers. */
@@ -136,7 +138,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       pageSize: this.pageSize,
       epochMs: this.epochMs,
       resolverLoadTimeoutMs: config.resolverLoadTimeoutMs,
-      emitError: (err) => this.emit('error', err),
+      emitError: (err) => this.emitError(err),
     });
   }
 
@@ -461,10 +463,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private onWorkerMessage(msg: FromWorker): void {
     switch (msg.type) {
       case 'resolver-error':
-        this.emit('error', failureEvent(msg.regionId, msg.address, msg.offset, msg.action, msg.error));
+        this.emitError(failureEvent(msg.regionId, msg.address, msg.offset, msg.action, msg.error));
         break;
       case 'uffd-error':
-        this.emit('error', new FaultlineError(msg.error.code, msg.error.message));
+        this.emitError(new FaultlineError(msg.error.code, msg.error.message));
         break;
       case 'fault-sample':
         this.emit('fault', { uffdId: msg.uffdId, regionId: msg.regionId, address: msg.address, write: msg.write, tid: msg.tid });
@@ -475,6 +477,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       default:
         break;
     }
+  }
+
+  /** Every 'error' goes through here: to the listeners, or (none) to stderr once per code. */
+  private emitError(err: FaultlineError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.unheard.report(err);
   }
 
   private onUffdEvent(event: UffdEvent): void {
