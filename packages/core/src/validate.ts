@@ -157,9 +157,9 @@ export function checkBoolean(name: string, value: unknown): boolean {
   return value;
 }
 
-/** A string naming something (a region); empty is refused, it would name nothing. */
+/** A string naming something (a region: its key in stats()). */
 export function checkName(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw invalidArgument(`${name} must be a non-empty string, got ${describeValue(value)}`);
+  if (typeof value !== 'string') throw invalidArgument(`${name} must be a string, got ${describeValue(value)}`);
   return value;
 }
 

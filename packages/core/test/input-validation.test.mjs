@@ -137,7 +137,7 @@ test('type errors say what was expected and what came', async () => {
   await refuses(FaultHandler.create({ directPoll: 1 }), /^directPoll must be true or false, got number 1$/);
   await refuses(handler.map(null), /^map\(\) takes an options object \{ size, pageSize, resolver, .*\}, got null$/);
   await refuses(handler.map({ size: PS, resolver: resolvers.zero(), readahead: '4' }), /^readahead must be a positive integer \(at most 4096\), got string '4'$/);
-  await refuses(handler.map({ size: PS, resolver: resolvers.zero(), name: 7 }), /^name must be a non-empty string, got number 7$/);
+  await refuses(handler.map({ size: PS, resolver: resolvers.zero(), name: 7 }), /^name must be a string, got number 7$/);
   await refuses(handler.map({ size: PS, resolver: 'zero' }), /resolver must be a resolver spec \{ module, options \}.*got string 'zero'$/);
   await refuses(handler.map({ size: PS, resolver: resolvers.zero(), onError: 'explode' }), /^onError must be 'sigbus', 'zero' or \{ retry: n, then: 'sigbus' \| 'zero' \}, got string 'explode'$/);
   await refuses(handler.map({ size: PS, resolver: resolvers.zero(), onError: { retry: 1, then: 'ignore' } }), /^onError\.then must be 'sigbus' or 'zero', got string 'ignore'$/);
