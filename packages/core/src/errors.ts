@@ -53,6 +53,8 @@ export const FAULTLINE_ERROR_CODES = [
   // ---- uffds received from other processes
   /** The fd is not a userfaultfd. */
   'ERR_FAULTLINE_NOT_UFFD',
+  /** adopt() was given a uffd this handler already serves (adopted and not closed, or its own). */
+  'ERR_FAULTLINE_ALREADY_ADOPTED',
   /** A client sent no fd with its message. */
   'ERR_FAULTLINE_NO_FD',
   /** The uffd has not been through UFFDIO_API. */

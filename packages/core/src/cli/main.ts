@@ -9,6 +9,7 @@
  * SIGTERM/SIGINT, then closes cleanly (socket file removed). Bad usage exits 2.
  */
 import { parseArgs } from 'node:util';
+import { checkRegularFile } from '../file-check.js';
 import { serveFirecracker } from '../firecracker/server.js';
 import { readTrace } from '../trace/trace-file.js';
 
@@ -30,6 +31,17 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
   return n;
+}
+
+/** A memory file that cannot be served is a usage error, found before the socket is created. */
+function checkMemFile(path: string): void {
+  let size: number;
+  try {
+    size = checkRegularFile('--mem-file', path);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (size === 0) throw new UsageError(`--mem-file '${path}' is empty; give the snapshot's guest memory file`);
 }
 
 async function firecracker(args: string[]): Promise<void> {
@@ -59,6 +71,7 @@ async function firecracker(args: string[]): Promise<void> {
   }
   if (!values.socket) throw new UsageError('--socket is required');
   if (!values['mem-file']) throw new UsageError('--mem-file is required');
+  checkMemFile(values['mem-file']);
   const allowUids = (values['allow-uid'] ?? []).map((u) => {
     if (!/^\d+$/.test(u)) throw new UsageError(`--allow-uid must be a numeric uid, got '${u}'`);
     return Number(u);

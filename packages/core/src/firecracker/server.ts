@@ -25,6 +25,8 @@ import { FaultHandler } from '../handler/handler.js';
 import { hugePageSizes } from '../handler/config.js';
 import type { AdoptedUffd } from '../handler/adopted.js';
 import { FaultlineError } from '../errors.js';
+import { checkRegularFile } from '../file-check.js';
+import { checkOptions, optionNames } from '../validate.js';
 import type { ResolverSpec } from '../resolver.js';
 import * as resolvers from '../resolvers/index.js';
 import { parseHandshake, pickUffd, type GuestRegionMapping } from './handshake.js';
@@ -68,6 +70,12 @@ export interface FirecrackerServerOptions {
    */
   prefetch?: TraceFile;
 }
+
+/** Every FirecrackerServerOptions key (others are refused as likely misspellings). */
+const SERVER_OPTION_KEYS = optionNames<FirecrackerServerOptions>()(
+  'socketPath', 'memFile', 'resolver', 'memorySize', 'handler', 'workers', 'readahead',
+  'allowUids', 'maxMessageBytes', 'handshakeTimeoutMs', 'log', 'handleSignals', 'record', 'prefetch',
+);
 
 /** A client being served. */
 export interface FirecrackerClient {
@@ -321,19 +329,15 @@ function socketCode(code: string): string {
 
 /** Starts a Firecracker page-fault handler on `options.socketPath`. */
 export async function serveFirecracker(options: FirecrackerServerOptions): Promise<FirecrackerServer> {
-  if (!options || typeof options.socketPath !== 'string' || options.socketPath === '') {
+  checkOptions('serveFirecracker()', options, SERVER_OPTION_KEYS);
+  if (typeof options.socketPath !== 'string' || options.socketPath === '') {
     throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', 'serveFirecracker() needs { socketPath }');
   }
   if ((options.memFile === undefined) === (options.resolver === undefined)) {
     throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', 'serveFirecracker() needs exactly one of memFile or resolver');
   }
   if (options.memFile !== undefined) {
-    let size: number;
-    try {
-      size = statSync(options.memFile).size;
-    } catch (err) {
-      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `cannot read the memory file ${options.memFile}: ${(err as Error).message}`);
-    }
+    const size = checkRegularFile('the memory file', options.memFile);
     if (size === 0) throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `the memory file ${options.memFile} is empty`);
   }
   const ownsHandler = options.handler === undefined;

@@ -53,9 +53,12 @@ import { checkPeerUffd } from './peer-uffd.js';
 import { parkedThreads, quiesce, type PendingSources } from './quiesce.js';
 import { Region } from './region.js';
 import { RegionRegistry } from './registry.js';
+import { checkResolverSource } from './resolver-check.js';
 import { startStatsTicker } from './stats-ticker.js';
+import { UnheardErrors } from './unheard-errors.js';
 import { Recovery, failureEvent, loadReply } from './recovery.js';
 import { WorkerPool } from './worker-pool.js';
+import { checkNonNegativeInt } from '../validate.js';
 
 /** How long unmap()/AdoptedUffd.close() wait for pending faults. */
 const RELEASE_DRAIN_MS = 1000;
@@ -63,6 +66,8 @@ const WORKER_START_TIMEOUT_MS = 15_000;
 /** handler.stats().reader when the workers read the uffds themselves. */
 const NO_READER: native.ReaderStats = { messages: 0, reads: 0, stalls: 0, wakeups: 0, hangups: 0, unknownEvents: 0, forksRefused: 0 };
 const POOL_STOP_TIMEOUT_MS = 5000;
+/** Longest wait idle() accepts (a day): past that it is a mistake (seconds for ms?). */
+const MAX_IDLE_WAIT_MS = 24 * 3600 * 1000;
 
 export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   readonly pageSize: number;
@@ -89,6 +94,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly recordings: Recordings;
   private readonly prefetches: Prefetches;
   private stopStatsTicker: () => void = () => undefined;
+  private readonly unheard = new UnheardErrors(native.writeStderr);
   private state: 'open' | 'closing' | 'closed' = 'open';
 
   /** Opens a uffd, starts the reader thread and the workers. */
@@ -143,7 +149,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       pageSize: this.pageSize,
       epochMs: this.epochMs,
       resolverLoadTimeoutMs: config.resolverLoadTimeoutMs,
-      emitError: (err) => this.emit('error', err),
+      emitError: (err) => this.emitError(err),
     });
   }
 
@@ -190,6 +196,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   async map(options: MapOptions): Promise<Region> {
     this.assertOpen('map');
     const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`, this.config.resolveTimeoutMs);
+    checkResolverSource('resolver', r.resolver, this.pageSize);
     const regionId = this.registry.allocate();
     try {
       await this.loadResolver(regionId, r);
@@ -235,6 +242,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   async adopt(fd: number, options: AdoptOptions): Promise<AdoptedUffd> {
     this.assertOpen('adopt');
     const { regions, events } = adoptConfig(fd, options, this.pageSize, this.config.resolveTimeoutMs);
+    regions.forEach((r, i) => checkResolverSource(`regions[${i}].resolver`, r.resolver, this.pageSize));
+    this.assertNotServed(fd);
     const peerFeatures = checkPeerUffd(fd, regions, events);
     const regionIds: number[] = [];
     let uffdId = -1;
@@ -291,7 +300,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
    */
   async idle(timeoutMs = 1000): Promise<boolean> {
     this.assertOpen('wait for idle');
-    return quiesce(this.pending, timeoutMs);
+    return quiesce(this.pending, checkNonNegativeInt('idle() timeoutMs', timeoutMs, MAX_IDLE_WAIT_MS));
   }
 
   /** Per-region counters, and how faults were read (by the workers, or the reader thread and the ring). */
@@ -432,6 +441,22 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
 
   // ---- internals
 
+  /**
+   * A uffd served twice would have each fault read by whichever serving
+   * found it first, with two region tables' worth of answers: refuse it.
+   */
+  private assertNotServed(fd: number): void {
+    const id = this.uffds.idOf(fd);
+    if (id < 0) return;
+    throw new FaultlineError(
+      'ERR_FAULTLINE_ALREADY_ADOPTED',
+      id === this.ownUffdId
+        ? `fd ${fd} is this FaultHandler's own uffd; adopt() takes a uffd received from another process`
+        : `fd ${fd} is already served by this FaultHandler (adopted before, or a forked child's uffd); ` +
+            'close() that AdoptedUffd first, or pass the uffd the other process sent',
+    );
+  }
+
   private assertOpen(what: string): void {
     if (this.state !== 'open') {
       throw new FaultlineError('ERR_FAULTLINE_CLOSED', `cannot ${what}: the FaultHandler is closed; create a new one`);
@@ -486,10 +511,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private onWorkerMessage(msg: FromWorker): void {
     switch (msg.type) {
       case 'resolver-error':
-        this.emit('error', failureEvent(msg.regionId, msg.address, msg.offset, msg.action, msg.error));
+        this.emitError(failureEvent(msg.regionId, msg.address, msg.offset, msg.action, msg.error));
         break;
       case 'uffd-error':
-        this.emit('error', new FaultlineError(msg.error.code, msg.error.message));
+        this.emitError(new FaultlineError(msg.error.code, msg.error.message));
         break;
       case 'fault-sample':
         this.emit('fault', { uffdId: msg.uffdId, regionId: msg.regionId, address: msg.address, write: msg.write, tid: msg.tid });
@@ -500,6 +525,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       default:
         break;
     }
+  }
+
+  /** Every 'error' goes through here: to the listeners, or (none) to stderr once per code. */
+  private emitError(err: FaultlineError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.unheard.report(err);
   }
 
   private onUffdEvent(event: UffdEvent): void {

@@ -261,7 +261,7 @@ export class RegionTable {
       if (high >= this.capacity) {
         throw new FaultlineError(
           'ERR_FAULTLINE_TABLE_FULL',
-          `the region table is full (${this.capacity} entries); create the handler with a larger regionTableCapacity`,
+          `the region table is full (${this.capacity} entries); unmap regions, or create the handler with a larger maxRegions (the table holds 4 entries per region)`,
         );
       }
       slot = high;
