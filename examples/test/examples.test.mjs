@@ -37,3 +37,20 @@ test('worker-threads: every thread sees the same, right bytes', () => {
   assert.equal(m[3], m[4]);
   assert.match(out, /pages installed 4096/);
 });
+
+test('dirty-tracking: incremental snapshots from the written pages rebuild the memory exactly', () => {
+  const out = run('dirty-tracking/main.mjs');
+  const epochs = [...out.matchAll(/epoch (\d): (\d+) dirty pages of 16384 .*; exactly the pages written/g)];
+  assert.equal(epochs.length, 3, out);
+  for (const m of epochs) assert.ok(Number(m[2]) > 0 && Number(m[2]) <= 500 * Number(m[1]), out);
+  assert.match(out, /rebuilt from 3 incremental snapshots: identical to the live memory/);
+});
+
+test('out-of-core: an array 4x its memory budget, streamed and randomly updated, right in memory and in the file', () => {
+  const out = run('out-of-core/main.mjs');
+  assert.match(out, /in memory: every value right/);
+  assert.match(out, /in the file after flush\(\): every value right/);
+  const m = /resident peaked at ([\d.]+) MiB of a 16 MiB budget/.exec(out);
+  assert.ok(m, out);
+  assert.ok(Number(m[1]) <= 16 * 1.25, out);
+});

@@ -465,3 +465,5 @@ export declare function fillPattern(view: ArrayBufferView, seed: number, firstWo
  * same walk (read and clear at once). Linux 6.7+.
  */
 export declare function pagemapScanWritten(pagemapFd: number, start: number, end: number, reset?: boolean): Float64Array;
+/** PAGEMAP_SCAN on `pagemapFd`: the ranges of [start, end) with a page mapped (resident), as [start, end) pairs. Linux 6.7+. */
+export declare function pagemapScanPresent(pagemapFd: number, start: number, end: number): Float64Array;

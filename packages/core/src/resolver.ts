@@ -46,6 +46,13 @@ export type ResolveResult =
 
 export interface PageResolver {
   resolve(request: ResolveRequest, out: Uint8Array): ResolveResult | Promise<ResolveResult>;
+  /**
+   * Stores `bytes` (whole pages) at resolver offset `offset`: eviction with
+   * writeback (map `maxResident` + `writeback`) calls it for pages whose
+   * contents differ from what resolve() gives, before they are dropped; a
+   * later fault must then resolve to these bytes. Optional.
+   */
+  write?(offset: number, bytes: Uint8Array): void | Promise<void>;
   /** Called when the region goes away or the handler closes. */
   close?(): void | Promise<void>;
 }

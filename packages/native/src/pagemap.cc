@@ -49,30 +49,23 @@ constexpr uint64_t kPageIsWritten = 1 << 1;
 constexpr uint64_t kPageIsPresent = 1 << 3;
 constexpr size_t kVecLen = 512;
 
-// pagemapScanWritten(pagemapFd, start, end, reset) -> Float64Array of
-// [start, end) pairs, the written ranges in address order; reset: protect
-// them again in the same walk.
-Napi::Value PagemapScanWritten(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = ArgFd(info, 0, "pagemapFd");
-  uint64_t start = ArgU64(info, 1, "start");
-  uint64_t end = ArgU64(info, 2, "end");
-  bool reset = info.Length() > 3 && info[3].ToBoolean().Value();
+// One PAGEMAP_SCAN walk over [start, end), continued until the whole range
+// is walked: the ranges whose categories match, as [start, end) pairs in
+// address order (adjacent ones merged).
+std::vector<double> Scan(Napi::Env env, int fd, uint64_t start, uint64_t end, uint64_t flags, uint64_t category_mask) {
   std::vector<PageRegion> vec(kVecLen);
   std::vector<double> out;
   uint64_t at = start;
   while (at < end) {
     PmScanArg arg{};
     arg.size = sizeof(arg);
-    arg.flags = kCheckWpAsync | (reset ? kWpMatching : 0);
+    arg.flags = flags;
     arg.start = at;
     arg.end = end;
     arg.vec = reinterpret_cast<uint64_t>(vec.data());
     arg.vec_len = vec.size();
-    // Present and written: an unpopulated page without a uffd-wp marker also
-    // reads as "written" (nothing protects it), but nobody wrote it.
-    arg.category_mask = kPageIsWritten | kPageIsPresent;
-    arg.return_mask = kPageIsWritten;
+    arg.category_mask = category_mask;
+    arg.return_mask = category_mask;
     long n = ioctl(fd, kPagemapScan, &arg);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -80,7 +73,6 @@ Napi::Value PagemapScanWritten(const Napi::CallbackInfo& info) {
                        errno == EOPNOTSUPP ? "the range is not registered for write protection with UFFD_FEATURE_WP_ASYNC" : "");
     }
     for (long i = 0; i < n; i++) {
-      // Adjacent regions from two calls are merged so a range is reported once.
       if (!out.empty() && out.back() == static_cast<double>(vec[i].start)) {
         out.back() = static_cast<double>(vec[i].end);
       } else {
@@ -91,15 +83,37 @@ Napi::Value PagemapScanWritten(const Napi::CallbackInfo& info) {
     if (arg.walk_end <= at) break;  // no progress: nothing more to walk
     at = arg.walk_end;
   }
-  Napi::Float64Array result = Napi::Float64Array::New(env, out.size());
-  for (size_t i = 0; i < out.size(); i++) result[i] = out[i];
+  return out;
+}
+
+Napi::Float64Array ToArray(Napi::Env env, const std::vector<double>& v) {
+  Napi::Float64Array result = Napi::Float64Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) result[i] = v[i];
   return result;
+}
+
+// pagemapScanWritten(pagemapFd, start, end, reset) -> the written ranges;
+// reset: protect them again in the same walk.
+Napi::Value PagemapScanWritten(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool reset = info.Length() > 3 && info[3].ToBoolean().Value();
+  // Present and written: an unpopulated page without a uffd-wp marker also
+  // reads as "written" (nothing protects it), but nobody wrote it.
+  return ToArray(env, Scan(env, ArgFd(info, 0, "pagemapFd"), ArgU64(info, 1, "start"), ArgU64(info, 2, "end"),
+                           kCheckWpAsync | (reset ? kWpMatching : 0), kPageIsWritten | kPageIsPresent));
+}
+
+// pagemapScanPresent(pagemapFd, start, end) -> the ranges with a page mapped.
+Napi::Value PagemapScanPresent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return ToArray(env, Scan(env, ArgFd(info, 0, "pagemapFd"), ArgU64(info, 1, "start"), ArgU64(info, 2, "end"), 0, kPageIsPresent));
 }
 
 }  // namespace
 
 void InitPagemap(Napi::Env env, Napi::Object exports) {
   exports.Set("pagemapScanWritten", Napi::Function::New(env, PagemapScanWritten, "pagemapScanWritten"));
+  exports.Set("pagemapScanPresent", Napi::Function::New(env, PagemapScanPresent, "pagemapScanPresent"));
 }
 
 }  // namespace faultline

@@ -131,6 +131,23 @@ export interface MapOptions {
   /** Bytes per second for what 'all' installs after the working set. Default: no limit. */
   fillRate?: number;
   /**
+   * Keep at most this many bytes of the region resident: past it, pages are
+   * evicted in the background (UFFDIO_MOVE) down to `evictTo`, and fault back
+   * in through the resolver. A soft ceiling: faults are never held back, so
+   * the resident set can pass it by what faults in while an eviction runs.
+   * Readahead must be 1. Default: no limit.
+   */
+  maxResident?: number;
+  /** Bytes resident after an eviction pass. Default 3/4 of maxResident. */
+  evictTo?: number;
+  /**
+   * Evicted pages whose bytes differ from what the resolver gives are first
+   * stored with its write(offset, bytes) (resolvers.file(path, { writable: true })),
+   * so they fault back in as they were left. Without it they come back as
+   * the resolver gives them. Default false.
+   */
+  writeback?: boolean;
+  /**
    * What a resolver failure (throw, rejection, timeout, invalid answer) does
    * to the faulting thread: 'sigbus' (poison the page; the reason is written
    * to stderr first; default), 'zero' (a zero page, reported on 'error'), or
@@ -144,7 +161,7 @@ export interface MapOptions {
 
 /** Every MapOptions key. */
 export const MAP_OPTION_KEYS = optionNames<MapOptions>()(
-  'size', 'pageSize', 'resolver', 'readahead', 'record', 'trackWrites', 'prefetch', 'fill', 'fillRate', 'onError', 'resolveTimeoutMs', 'name',
+  'size', 'pageSize', 'resolver', 'readahead', 'record', 'trackWrites', 'maxResident', 'evictTo', 'writeback', 'prefetch', 'fill', 'fillRate', 'onError', 'resolveTimeoutMs', 'name',
 );
 
 export interface AdoptRegion {
@@ -236,6 +253,8 @@ export interface RegionConfig {
   record: boolean;
   /** Own regions only (map()). */
   trackWrites?: boolean;
+  /** Own regions only (map()): pages kept resident and after an eviction pass, and writeback. */
+  eviction?: { maxPages: number; targetPages: number; writeback: boolean } | null;
   prefetch: PrefetchPlan | null;
   fill: FillMode;
   fillRate: number;
@@ -336,6 +355,7 @@ export function mapConfig(given: MapOptions, pageSize: number, defaultName: stri
     readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
     record: options.record === undefined ? false : checkBoolean('record', options.record),
     trackWrites: options.trackWrites === undefined ? false : checkBoolean('trackWrites', options.trackWrites),
+    eviction: checkEviction(options, regionPageSize, pageSize),
     prefetch: checkPrefetchPlan('prefetch', options.prefetch, regionPageSize, options.size),
     ...checkFill('', options),
     ...onErrorConfig(options.onError, 'onError'),
@@ -432,4 +452,26 @@ export interface CloseReport {
 export function closeConfig(given: CloseOptions): { timeoutMs: number } {
   const options = checkOptions<CloseOptions>('close()', given, CLOSE_OPTION_KEYS);
   return { timeoutMs: checkPositiveInt('timeoutMs', options.timeoutMs ?? 5000, MAX_TIMEOUT_MS) };
+}
+
+/** map()'s maxResident / evictTo / writeback, in pages, with what they cannot be combined with. */
+function checkEviction(o: MapOptions, regionPageSize: number, systemPageSize: number): RegionConfig['eviction'] {
+  if (o.maxResident === undefined) {
+    if (o.evictTo !== undefined || o.writeback !== undefined) {
+      throw invalidArgument('evictTo and writeback need maxResident (the resident budget, bytes)');
+    }
+    return null;
+  }
+  const max = checkSize('maxResident', o.maxResident, regionPageSize);
+  const maxPages = max / regionPageSize;
+  const target = o.evictTo === undefined ? Math.floor((maxPages * 3) / 4) * regionPageSize : checkSize('evictTo', o.evictTo, regionPageSize);
+  if (target >= max) throw invalidArgument(`evictTo (${target}) must be below maxResident (${max})`);
+  if (regionPageSize !== systemPageSize) throw invalidArgument('maxResident works on regions of the system page size, not huge pages');
+  if ((o.readahead ?? 1) !== 1) {
+    throw invalidArgument('maxResident needs readahead 1 (a readahead run could re-install a page being evicted from bytes read before its writeback)');
+  }
+  if (o.prefetch !== undefined || (o.fill !== undefined && o.fill !== 'lazy')) throw invalidArgument('maxResident cannot be combined with prefetch or fill');
+  if (o.trackWrites) throw invalidArgument('maxResident cannot be combined with trackWrites (eviction moves pages out with their write-protection)');
+  const writeback = o.writeback === undefined ? false : checkBoolean('writeback', o.writeback);
+  return { maxPages, targetPages: target / regionPageSize, writeback };
 }

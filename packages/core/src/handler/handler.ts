@@ -25,6 +25,7 @@ import { FaultRing } from '../ring/ring.js';
 import { ControlBlock } from '../shared/control-block.js';
 import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, FLAG_RECORD, FLAG_TRACK_WRITES, RegionTable, type NativeResolver } from '../shared/region-table.js';
 import { WriteTracking } from './write-tracking.js';
+import { Evictors } from './evictors.js';
 import { FaultTraceBuffer } from '../shared/fault-trace.js';
 import { Prefetches } from './prefetches.js';
 import type { PrefetchReport } from '../trace/plan.js';
@@ -95,6 +96,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly recordings: Recordings;
   private readonly prefetches: Prefetches;
   private readonly writes = new WriteTracking();
+  private readonly evictors: Evictors;
   private stopStatsTicker: () => void = () => undefined;
   private readonly unheard = new UnheardErrors(native.writeStderr);
   private state: 'open' | 'closing' | 'closed' = 'open';
@@ -131,6 +133,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.faultTrace = FaultTraceBuffer.create(config.traceCapacity);
     this.recordings = new Recordings(this.faultTrace, this.epochMs);
     this.prefetches = new Prefetches(this.table.sab);
+    this.evictors = new Evictors(this.statsBlock.sab);
     this.registry = new RegionRegistry(config.maxRegions, this.statsBlock);
     this.uffds = UffdTable.create();
     this.control = ControlBlock.create(config.faultSampleEvery);
@@ -201,9 +204,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     checkResolverSource('resolver', r.resolver, this.pageSize);
     if (r.trackWrites) this.writes.check(this.features, r.pageSize);
     const regionId = this.registry.allocate();
+    // An evicting region's faults must see its eviction marker: no native fast path for it.
+    const marker = r.eviction ? Evictors.marker(r.eviction.maxPages) : undefined;
+    let registered: native.Mapping | null = null;
     try {
-      await this.loadResolver(regionId, r);
-      const nativeResolver = this.prepareNative(regionId, r.resolver);
+      await this.loadResolver(regionId, r, marker);
+      const nativeResolver = r.eviction ? undefined : this.prepareNative(regionId, r.resolver);
       const mapping = native.mapAnonymous(r.size, r.pageSize === this.pageSize ? {} : { hugePageSize: r.pageSize });
       if (r.record) this.recordings.start(regionId, { size: r.size, offset: 0, pageSize: r.pageSize });
       // Described before registered: a fault read first would find no region and be poisoned.
@@ -228,11 +234,29 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         this.table.removeRegion(regionId);
         throw err;
       }
+      registered = mapping;
+      if (r.eviction) {
+        await this.evictors.start({
+          uffdFd: this.fd,
+          regionId,
+          address: mapping.address,
+          size: r.size,
+          pageSize: r.pageSize,
+          ...r.eviction,
+          resolver: { spec: r.resolver, info: { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name } },
+          markerSab: marker!,
+        });
+      }
       const prefetch = this.startPrefetch(this.fd, this.ownUffdId, regionId, mapping.address, 0, r);
       const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch, r.trackWrites === true);
       this.registry.addRegion(region);
       return region;
     } catch (err) {
+      if (registered) {
+        // The evictor could not start: serve nothing we cannot keep under its budget.
+        native.uffdUnregister(this.fd, registered.address, registered.length);
+        this.table.removeRegion(regionId);
+      }
       this.recordings.forget(regionId);
       await this.dropResolver(regionId).catch(() => undefined);
       this.registry.release(regionId);
@@ -353,6 +377,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     }
     this.recovery.stopWatchdog();
     await this.prefetches.stopAll();
+    await this.evictors.stopAll(this.fd);
     for (const region of this.registry.ownRegions()) {
       try {
         native.uffdUnregister(this.fd, region.address, region.size);
@@ -381,6 +406,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     releaseAdopted: (uffdId) => this.releaseAdopted(uffdId),
     trace: (regionId, name) => this.recordings.trace(regionId, name),
     dirtyPages: (region, reset) => this.writes.dirtyPages(region, reset),
+    evictionStats: (regionId) => this.evictors.stats(regionId),
+    flush: (regionId) => this.evictors.flush(regionId),
     protectAll: (region) => this.writes.protectAll(this.fd, region),
   };
 
@@ -415,6 +442,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     // read meanwhile, and only then forget the region: a fault read while its
     // table entry is gone would be failed as an unknown address.
     await this.prefetches.stop(regionId);
+    await this.evictors.stop(regionId, this.fd);
     this.recordings.forget(regionId);
     await quiesce(this.pending, RELEASE_DRAIN_MS);
     try {
@@ -487,7 +515,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 
   /** Loads region `regionId`'s resolver in every worker (and remembers how, for replacements). */
-  private async loadResolver(regionId: number, r: RegionConfig): Promise<void> {
+  private async loadResolver(regionId: number, r: RegionConfig, eviction?: SharedArrayBuffer): Promise<void> {
     const load = {
       type: 'load-resolver' as const,
       regionId,
@@ -497,6 +525,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       readahead: r.readahead,
       resolveTimeoutMs: r.resolveTimeoutMs,
       retries: r.retries,
+      ...(eviction ? { eviction } : {}),
     };
     try {
       await this.pool.request(load, (reply) => loadReply(reply, regionId), this.config.resolverLoadTimeoutMs, 'ERR_FAULTLINE_RESOLVER_LOAD_TIMEOUT');

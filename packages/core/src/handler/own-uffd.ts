@@ -31,10 +31,11 @@ export function openOwnUffd(wanted: readonly FeatureName[], userModeOnly: boolea
     );
   }
   // Also MISSING_HUGETLBFS: regions may be hugetlbfs memory (MapOptions.pageSize); and
-  // WP_ASYNC + WP_UNPOPULATED for write tracking (MapOptions.trackWrites). These only
+  // WP_ASYNC + WP_UNPOPULATED for write tracking (MapOptions.trackWrites), MOVE for
+  // eviction (MapOptions.maxResident). These only
   // change ranges registered for them, so asking costs the other regions nothing.
   const automatic =
-    FEATURE_BITS.poison | FEATURE_BITS['thread-id'] | FEATURE_BITS['missing-hugetlbfs'] | FEATURE_BITS['wp-async'] | FEATURE_BITS['wp-unpopulated'];
+    FEATURE_BITS.poison | FEATURE_BITS['thread-id'] | FEATURE_BITS['missing-hugetlbfs'] | FEATURE_BITS['wp-async'] | FEATURE_BITS['wp-unpopulated'] | FEATURE_BITS.move;
   const requested = featureMask(wanted) | (offered & automatic);
   const fd = native.uffdCreate({ userModeOnly });
   try {

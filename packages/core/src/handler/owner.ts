@@ -6,6 +6,7 @@
  */
 import type { RegionStats } from '../shared/region-stats.js';
 import type { PrefetchReport, Trace } from '../trace/plan.js';
+import type { EvictionStats } from './evictors.js';
 
 /** A write-tracked range of this process. */
 export interface TrackedRange {
@@ -30,6 +31,10 @@ export interface RegionHost {
   dirtyPages(region: TrackedRange, reset: boolean): Uint32Array;
   /** Write-protects every page of `region`: from now on nothing counts as written. */
   protectAll(region: TrackedRange): void;
+  /** What region `regionId`'s evictor did (null: it does not evict). */
+  evictionStats(regionId: number): EvictionStats | null;
+  /** Evicts every resident page of region `regionId` (writing back what changed). */
+  flush(regionId: number): Promise<void>;
 }
 
 /** What prefetched() says of a region that was not asked to prefetch. */

@@ -4,6 +4,7 @@ import type { OnErrorPolicy } from '../events.js';
 import type { RegionStats } from '../shared/region-stats.js';
 import type { PrefetchReport, Trace } from '../trace/plan.js';
 import { NO_PREFETCH, type RegionHost } from './owner.js';
+import type { EvictionStats } from './evictors.js';
 
 export class Region {
   /** The mapping as a SharedArrayBuffer: touching a page faults it in through the resolver. */
@@ -63,6 +64,20 @@ export class Region {
   /** Forgets every write so far: from now on only new writes count (dirtyPages). */
   trackWrites(): void {
     this.host.protectAll(this);
+  }
+
+  /** What eviction did (map with maxResident); null for a region without a budget. */
+  evictionStats(): EvictionStats | null {
+    return this.host.evictionStats(this.id);
+  }
+
+  /**
+   * Evicts every resident page (map with maxResident), writing back the ones
+   * that changed (writeback): afterwards the store holds everything the
+   * region was given. Pages fault back in as needed.
+   */
+  async flush(): Promise<void> {
+    await this.host.flush(this.id);
   }
 
   /** Resolves when the region's prefetch (map({ prefetch })) is over, with what it did. */

@@ -30,6 +30,8 @@ export interface FileResolverOptions {
 }
 
 const FILE_RESOLVER_OPTION_KEYS = optionNames<FileResolverOptions>()('offset');
+/** file() also takes `writable`: write() stores pages back (eviction writeback). */
+const WRITABLE_FILE_OPTION_KEYS = optionNames<FileResolverOptions & { writable?: boolean }>()('offset', 'writable');
 const PATTERN_OPTION_KEYS = optionNames<PatternOptions>()('seed');
 
 function checkPath(what: string, path: unknown): string {
@@ -53,10 +55,13 @@ export function pattern(options: PatternOptions = {}): ResolverSpec<PatternOptio
  * region's first byte. Bytes past the end of the file read as zero. The path
  * and offset are checked at map()/adopt() (a regular file, an aligned offset).
  */
-export function file(path: string, options: FileResolverOptions = {}): ResolverSpec<FileOptions> {
+export function file(path: string, options: FileResolverOptions & { writable?: boolean } = {}): ResolverSpec<FileOptions> {
   checkPath('resolvers.file()', path);
-  checkOptions('resolvers.file()', options, FILE_RESOLVER_OPTION_KEYS);
-  return { module: builtin('file'), options: { path, offset: options.offset ?? 0 } };
+  checkOptions('resolvers.file()', options, WRITABLE_FILE_OPTION_KEYS);
+  if (options.writable !== undefined && typeof options.writable !== 'boolean') {
+    throw invalidArgument(`resolvers.file() writable must be a boolean, got ${describeValue(options.writable)}`);
+  }
+  return { module: builtin('file'), options: { path, offset: options.offset ?? 0, ...(options.writable ? { writable: true } : {}) } };
 }
 
 /** Pages from a memory snapshot file, mapped and installed without a copy through JS. As file() otherwise. */

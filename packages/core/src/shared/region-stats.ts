@@ -51,6 +51,11 @@ export class StatsBlock {
     Atomics.add(this.words, regionId * STAT_COUNT + stat, n);
   }
 
+  /** One counter of one region. */
+  get(regionId: number, stat: number): number {
+    return Atomics.load(this.words, regionId * STAT_COUNT + stat) >>> 0;
+  }
+
   read(regionId: number): RegionStats {
     const out = {} as RegionStats;
     const base = regionId * STAT_COUNT;

@@ -55,6 +55,7 @@ export class ControlChannel {
           regionId: msg.regionId,
           name: msg.name,
         }, { resolveTimeoutMs: msg.resolveTimeoutMs, retries: msg.retries });
+        this.resolvers.setEviction(msg.regionId, msg.eviction);
         this.post({ type: 'resolver-loaded', worker, regionId: msg.regionId });
       } catch (err) {
         this.post({ type: 'resolver-loaded', worker, regionId: msg.regionId, error: toWireError(err, 'ERR_FAULTLINE_RESOLVER_LOAD') });

@@ -22,6 +22,7 @@ import type { UffdTable } from '../shared/uffd-table.js';
 import type { FailurePolicy } from './failure.js';
 import type { FaultInstaller, InstallKind } from './installer.js';
 import { ScratchPool, type Scratch } from './scratch.js';
+import { M_ACTIVE, M_END, M_FIRST, waitForRoom } from '../shared/eviction-marker.js';
 
 /** One fault on its way from the table lookup to the install. */
 class Fault {
@@ -55,6 +56,8 @@ class Fault {
 /** The resolvers a worker has loaded, by region id. */
 export interface ResolverLookup {
   get(regionId: number): PageResolver | undefined;
+  /** The region's eviction marker, if it evicts (worker/evictor-thread.ts). */
+  evictionOf?(regionId: number): Int32Array | undefined;
 }
 
 /** Called for every fault that found its region (the serve loop samples 'fault' events from it). */
@@ -146,6 +149,20 @@ export class FaultServer {
     }
     // Recorded before the install wakes the thread (see the native path: the same rule).
     if ((hit.flags & FLAG_RECORD) !== 0) this.recordTouch(f);
+    // A page of a run being evicted: its bytes are on their way to the store. Re-deliver
+    // until the run is released; then the resolver gives the written-back bytes.
+    const eviction = this.deps.resolvers.evictionOf?.(regionId);
+    if (eviction !== undefined) {
+      if (Atomics.load(eviction, M_ACTIVE) === 1) {
+        const index = f.offset / ps;
+        if (index >= Atomics.load(eviction, M_FIRST) && index < Atomics.load(eviction, M_END)) {
+          installer.retry(fd, regionId, page, ps);
+          return undefined;
+        }
+      }
+      // Over its hard cap: let the evictor make room first (bounded: the fault is served either way).
+      waitForRoom(eviction, () => stats.get(regionId, STAT.pagesInstalled), EVICTION_WAIT_MS);
+    }
     const end = hit.start + hit.length;
     const pages = (faultFlags & FLAG_MINOR) !== 0 ? 1 : Math.max(1, Math.min(hit.readahead, (end - page) / ps));
     f.length = pages * ps;
@@ -339,6 +356,9 @@ export class FaultServer {
     f.held = false;
   }
 }
+
+/** Longest a fault in a region over its hard cap waits for the evictor, ms. */
+const EVICTION_WAIT_MS = 50;
 
 const CLOSING = new FaultlineError(
   'ERR_FAULTLINE_CLOSED',

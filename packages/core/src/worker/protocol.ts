@@ -66,6 +66,8 @@ export type ToWorker =
       resolveTimeoutMs: number;
       /** Resolver calls after a failure before the region's policy (onError { retry }). */
       retries: number;
+      /** The region evicts (maxResident): its eviction marker (worker/evictor-thread.ts), checked on every fault. */
+      eviction?: SharedArrayBuffer;
     }
   | { type: 'drop-resolver'; regionId: number };
 

@@ -16,6 +16,7 @@ export class ResolverRegistry {
   private readonly names: string[] = [];
   private readonly timeouts: number[] = [];
   private readonly retries: number[] = [];
+  private readonly evictions: (Int32Array | undefined)[] = [];
 
   get(regionId: number): PageResolver | undefined {
     return this.byRegion[regionId];
@@ -29,6 +30,15 @@ export class ResolverRegistry {
   /** How many more times the region's resolver is called after a failure (onError { retry }). */
   retriesOf(regionId: number): number {
     return this.retries[regionId] ?? 0;
+  }
+
+  /** The region's eviction marker ([0] a run is out, [1] its first page, [2] its end), if it evicts. */
+  evictionOf(regionId: number): Int32Array | undefined {
+    return this.evictions[regionId];
+  }
+
+  setEviction(regionId: number, sab: SharedArrayBuffer | undefined): void {
+    this.evictions[regionId] = sab ? new Int32Array(sab) : undefined;
   }
 
   /** How long the region's resolver may take for one fault, ms. */
@@ -81,6 +91,7 @@ export class ResolverRegistry {
   async drop(regionId: number): Promise<void> {
     const r = this.byRegion[regionId];
     this.byRegion[regionId] = undefined;
+    this.evictions[regionId] = undefined;
     await r?.close?.();
   }
 

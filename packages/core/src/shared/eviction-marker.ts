@@ -1,0 +1,48 @@
+/**
+ * The eviction marker of a region mapped with maxResident: an Int32Array
+ * shared by its evictor thread (worker/evictor-thread.ts) and every serve
+ * loop (worker/fault.ts), so a fault can tell in a few loads whether its page
+ * is on its way to the store and whether the region is over its hard cap.
+ */
+/** 1 while a run of pages is out (moved, not yet written back). */
+export const M_ACTIVE = 0;
+/** The run's first page and one past its last. */
+export const M_FIRST = 1;
+export const M_END = 2;
+/** Pages resident past which a fault waits for the evictor (backpressure). */
+export const M_HARD_CAP = 3;
+/** Pages evicted so far (resident = pages installed - this); the evictor notifies it after each run. */
+export const M_EVICTED = 4;
+/** The evictor sleeps on this word; a fault over the cap bumps it and notifies. */
+export const M_WAKE = 5;
+const WORDS = 6;
+
+export function createEvictionMarker(hardCapPages: number): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(WORDS * 4);
+  new Int32Array(sab)[M_HARD_CAP] = hardCapPages;
+  return sab;
+}
+
+/** Resident pages of the region, given its pagesInstalled counter. */
+export function residentPages(marker: Int32Array, installed: number): number {
+  return Math.max(0, installed - (Atomics.load(marker, M_EVICTED) >>> 0));
+}
+
+/**
+ * Called by a serve loop before it installs a page of the region: while the
+ * region is over its hard cap, wake the evictor and wait for it to make room,
+ * at most `maxWaitMs` in all (the fault is served either way: a stuck
+ * evictor must not park faults).
+ */
+export function waitForRoom(marker: Int32Array, installed: () => number, maxWaitMs: number): void {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const evicted = Atomics.load(marker, M_EVICTED);
+    if (Math.max(0, installed() - (evicted >>> 0)) <= Atomics.load(marker, M_HARD_CAP)) return;
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    Atomics.add(marker, M_WAKE, 1);
+    Atomics.notify(marker, M_WAKE);
+    Atomics.wait(marker, M_EVICTED, evicted, left);
+  }
+}
