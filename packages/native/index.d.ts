@@ -391,6 +391,10 @@ export interface FaultWaiterOptions {
   regionTable: Uint8Array;
   regionStats: Int32Array;
   nativeResolvers: boolean;
+  /** The fault trace (core shared/fault-trace.ts) recording regions' first touches are appended to. */
+  faultTrace?: Int32Array;
+  /** Date.now() at the handler's creation: trace times are microseconds since it. */
+  epochMs?: number;
 }
 
 /**

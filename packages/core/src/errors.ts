@@ -53,6 +53,8 @@ export const FAULTLINE_ERROR_CODES = [
   // ---- uffds received from other processes
   /** The fd is not a userfaultfd. */
   'ERR_FAULTLINE_NOT_UFFD',
+  /** adopt() was given a uffd this handler already serves (adopted and not closed, or its own). */
+  'ERR_FAULTLINE_ALREADY_ADOPTED',
   /** A client sent no fd with its message. */
   'ERR_FAULTLINE_NO_FD',
   /** The uffd has not been through UFFDIO_API. */
@@ -87,6 +89,13 @@ export const FAULTLINE_ERROR_CODES = [
   'ERR_FAULTLINE_SOCKET_TOO_LARGE',
   /** The peer disconnected before its handshake. */
   'ERR_FAULTLINE_SOCKET_DISCONNECTED',
+  // ---- record and prefetch
+  /** A file given to readTrace() is not a (readable, this-version) trace file. */
+  'ERR_FAULTLINE_TRACE_FORMAT',
+  /** The pages a trace lists are not in the memory file (writeTrace with memFile), or a prefetch's page data is cut short. */
+  'ERR_FAULTLINE_TRACE_DATA',
+  /** region.trace() on a region mapped without `record: true`. */
+  'ERR_FAULTLINE_NOT_RECORDING',
   // ---- Firecracker handshakes
   /** The handshake is not JSON. */
   'ERR_FAULTLINE_FC_BAD_JSON',

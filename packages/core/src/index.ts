@@ -35,6 +35,9 @@ export type {
   ResolverSpec,
 } from './resolver.js';
 export * as resolvers from './resolvers/index.js';
+export { writeTrace, readTrace } from './trace/trace-file.js';
+export type { TraceFile, TraceRegion, WriteTraceOptions } from './trace/trace-file.js';
+export type { Trace, PrefetchPlan, PrefetchReport } from './trace/plan.js';
 export { patternByte, patternWord, fillPattern } from './resolvers/pattern-bytes.js';
 export { listenForUffds } from './ipc/uffd-listener.js';
 export type { UffdConnection, UffdListener, UffdListenerOptions } from './ipc/uffd-listener.js';

@@ -10,7 +10,7 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSyn
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveFirecracker } from '../dist/firecracker/server.js';
-import { resolvers } from '../dist/index.js';
+import { readTrace, resolvers } from '../dist/index.js';
 import { reserveHugePages, tempDir, writePatternFile } from './helpers.mjs';
 
 const MEM_SIZE = 4 << 20;
@@ -227,4 +227,68 @@ test('CLI: serves a client, then SIGTERM closes cleanly and removes the socket',
   assert.match(out, /client \d+ \(pid \d+, uid \d+\): serving 2 region\(s\), 4\.0 MiB/);
   assert.match(out, /rejected: ERR_FAULTLINE_FC_BAD_JSON/);
   assert.match(out, /closed /);
+});
+
+/** Starts the CLI with `args` and waits until it listens. */
+async function startCli(args) {
+  const run = runCli(args);
+  const t0 = Date.now();
+  while (!run.output().includes('listening on')) {
+    if (Date.now() - t0 > 10000) assert.fail(`CLI did not start: ${run.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return run;
+}
+
+async function waitForOutput(run, pattern, ms = 15000) {
+  const t0 = Date.now();
+  while (!pattern.test(run.output())) {
+    if (Date.now() - t0 > ms) assert.fail(`waited for ${pattern}: ${run.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return run.output().match(pattern);
+}
+
+test('CLI: --record writes the VM\'s working set with its pages; --prefetch installs it on the next restore', async (t) => {
+  const trace = join(tmp.dir, 'vm.trace');
+  const PAGES = MEM_SIZE / 4096;
+  // First restore: recorded. fc-client reads every page, so the working set is the whole memory
+  // (minus nothing: the pages it discards and reads again are not first touches).
+  const sock1 = socketPath();
+  const rec = await startCli(['firecracker', '--socket', sock1, '--mem-file', memFile, '--record', trace]);
+  t.after(() => rec.child.kill('SIGKILL')); // a failed assertion must not leave the server running
+  const first = await runClient(sock1, 'good', 2, 4);
+  assert.equal(first.code, 0, first.out);
+  const [, recorded] = await waitForOutput(rec, /recorded (\d+) first-touch pages to /);
+  assert.equal(Number(recorded), PAGES);
+  rec.child.kill('SIGTERM');
+  assert.equal((await rec.exited).code, 0);
+  const { regions } = await readTrace(trace);
+  assert.equal(regions.length, 2);
+  assert.equal(regions[0].pages.length + regions[1].pages.length, PAGES);
+  assert.ok(regions.every((r) => r.data !== undefined), 'the trace holds the pages');
+
+  // Second restore: prefetched from the trace; the client checks every byte, as always.
+  const sock2 = socketPath();
+  const pre = await startCli(['firecracker', '--socket', sock2, '--mem-file', memFile, '--prefetch', trace]);
+  t.after(() => pre.child.kill('SIGKILL'));
+  const second = await runClient(sock2, 'good', 2, 4);
+  assert.equal(second.code, 0, second.out);
+  assert.match(second.out, /every byte matched/);
+  const [, installed, pages, present, cancelled, failed] = await waitForOutput(
+    pre,
+    /prefetched (\d+) of (\d+) pages in [\d.]+ ms \((\d+) already present, (\d+) cancelled, (\d+) failed\)/,
+  );
+  assert.equal(Number(pages), PAGES);
+  assert.equal(Number(installed) + Number(present) + Number(cancelled), PAGES);
+  assert.equal(Number(failed), 0);
+  pre.child.kill('SIGTERM');
+  assert.equal((await pre.exited).code, 0);
+
+  // Misuse is a usage error.
+  const both = await runCli(['firecracker', '--socket', socketPath(), '--mem-file', memFile, '--record', trace, '--prefetch', trace]).exited;
+  assert.equal(both.code, 2, both.out);
+  const junk = await runCli(['firecracker', '--socket', socketPath(), '--mem-file', memFile, '--prefetch', memFile]).exited;
+  assert.equal(junk.code, 2, junk.out);
+  assert.match(junk.out, /not a usable trace file/);
 });

@@ -140,14 +140,16 @@ test('handshakes racing a 1 ms timeout: each peer gets exactly one outcome, and 
   assert.equal(openFds(), before);
 });
 
-test('options are checked: bad policy options are TypeErrors, mechanism errors are Node-shaped', () => {
-  assert.throws(() => new UnixServer(socketPath(), { maxMessageBytes: -1 }, () => {}), TypeError);
-  assert.throws(() => new UnixServer(socketPath(), { maxMessageBytes: (16 << 20) + 1 }, () => {}), /options.maxMessageBytes must be an integer in \[1, 16777216\]/);
-  assert.throws(() => new UnixServer(socketPath(), { handshakeTimeoutMs: '5' }, () => {}), /options.handshakeTimeoutMs must be a number/);
-  assert.throws(() => new UnixServer(socketPath(), { handshakeTimeoutMs: 0 }, () => {}), TypeError);
-  assert.throws(() => new UnixServer(socketPath(), { allowUids: 0 }, () => {}), /options.allowUids must be an array of uids/);
-  assert.throws(() => new UnixServer(socketPath(), { allowUids: [-1] }, () => {}), /non-negative integer uids/);
-  assert.throws(() => new UnixServer(socketPath(), { backlog: 0 }, () => {}), TypeError);
+test('options are checked: bad options are coded errors naming what came, mechanism errors are Node-shaped', () => {
+  const bad = (options, message) => assert.throws(() => new UnixServer(socketPath(), options, () => {}), { code: 'ERR_FAULTLINE_INVALID_ARGUMENT', message });
+  bad({ maxMessageBytes: -1 }, 'options.maxMessageBytes must be an integer in [1, 16777216], got number -1');
+  bad({ maxMessageBytes: (16 << 20) + 1 }, 'options.maxMessageBytes must be an integer in [1, 16777216], got number 16777217');
+  bad({ handshakeTimeoutMs: '5' }, /^options\.handshakeTimeoutMs must be an integer in \[1, \d+\], got string '5'$/);
+  bad({ handshakeTimeoutMs: 0 }, /^options\.handshakeTimeoutMs must be an integer in \[1, \d+\], got number 0$/);
+  bad({ allowUids: 0 }, 'options.allowUids must be an array of uids, got number 0');
+  bad({ allowUids: [-1] }, 'options.allowUids must hold non-negative integer uids, got number -1');
+  bad({ backlog: 0 }, 'options.backlog must be an integer in [1, 4096], got number 0');
+  bad({ mode: 0o1000 }, 'options.mode must be an integer in [0, 511], got number 512');
   assert.throws(() => new UnixServer(join(tmp.dir, 'x'.repeat(120)), {}, () => {}), { code: 'ENAMETOOLONG' });
 });
 

@@ -3,20 +3,26 @@
  * The `faultline` command.
  *
  *   faultline firecracker --socket PATH --mem-file PATH [--workers N] [--readahead N] [--allow-uid N]...
+ *                         [--record TRACE | --prefetch TRACE]
  *
  * Serves Firecracker snapshot restores (see src/firecracker/server.ts) until
  * SIGTERM/SIGINT, then closes cleanly (socket file removed). Bad usage exits 2.
  */
 import { parseArgs } from 'node:util';
+import { checkRegularFile } from '../file-check.js';
 import { serveFirecracker } from '../firecracker/server.js';
+import { readTrace } from '../trace/trace-file.js';
 
 const USAGE = `usage: faultline firecracker --socket PATH --mem-file PATH [--workers N] [--readahead N] [--allow-uid UID]...
+                            [--record TRACE | --prefetch TRACE]
 
   --socket PATH     Unix socket to listen on (created 0600; must not exist)
   --mem-file PATH   the snapshot's guest memory file
   --workers N       worker threads serving faults (default 2)
   --readahead N     pages installed per fault (default 1)
-  --allow-uid UID   serve only peers with this uid (repeatable; default: any)`;
+  --allow-uid UID   serve only peers with this uid (repeatable; default: any)
+  --record TRACE    write each VM's first touches (and those pages) to TRACE when it exits
+  --prefetch TRACE  install the working set recorded in TRACE ahead of the faults`;
 
 class UsageError extends Error {}
 
@@ -25,6 +31,17 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
   return n;
+}
+
+/** A memory file that cannot be served is a usage error, found before the socket is created. */
+function checkMemFile(path: string): void {
+  let size: number;
+  try {
+    size = checkRegularFile('--mem-file', path);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (size === 0) throw new UsageError(`--mem-file '${path}' is empty; give the snapshot's guest memory file`);
 }
 
 async function firecracker(args: string[]): Promise<void> {
@@ -40,6 +57,8 @@ async function firecracker(args: string[]): Promise<void> {
         workers: { type: 'string' },
         readahead: { type: 'string' },
         'allow-uid': { type: 'string', multiple: true },
+        record: { type: 'string' },
+        prefetch: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -52,16 +71,30 @@ async function firecracker(args: string[]): Promise<void> {
   }
   if (!values.socket) throw new UsageError('--socket is required');
   if (!values['mem-file']) throw new UsageError('--mem-file is required');
+  checkMemFile(values['mem-file']);
   const allowUids = (values['allow-uid'] ?? []).map((u) => {
     if (!/^\d+$/.test(u)) throw new UsageError(`--allow-uid must be a numeric uid, got '${u}'`);
     return Number(u);
   });
+  if (values.record !== undefined && values.prefetch !== undefined) {
+    throw new UsageError('--record and --prefetch go to different runs: record one restore, prefetch the next');
+  }
+  let prefetch;
+  if (values.prefetch !== undefined) {
+    try {
+      prefetch = await readTrace(values.prefetch);
+    } catch (err) {
+      throw new UsageError(`--prefetch: ${(err as Error).message}`);
+    }
+  }
   const server = await serveFirecracker({
     socketPath: values.socket,
     memFile: values['mem-file'],
     workers: positiveInt('workers', values.workers, 2),
     readahead: positiveInt('readahead', values.readahead, 1),
     ...(allowUids.length > 0 ? { allowUids } : {}),
+    ...(values.record !== undefined ? { record: values.record } : {}),
+    ...(prefetch ? { prefetch } : {}),
     handleSignals: true,
   });
   process.stderr.write(

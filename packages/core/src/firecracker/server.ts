@@ -25,9 +25,12 @@ import { FaultHandler } from '../handler/handler.js';
 import { hugePageSizes } from '../handler/config.js';
 import type { AdoptedUffd } from '../handler/adopted.js';
 import { FaultlineError } from '../errors.js';
+import { checkRegularFile } from '../file-check.js';
+import { checkOptions, optionNames } from '../validate.js';
 import type { ResolverSpec } from '../resolver.js';
 import * as resolvers from '../resolvers/index.js';
 import { parseHandshake, pickUffd, type GuestRegionMapping } from './handshake.js';
+import { writeTrace, type TraceFile } from '../trace/trace-file.js';
 
 export interface FirecrackerServerOptions {
   /** Where to listen (must not exist; created 0600, removed on close). */
@@ -54,7 +57,25 @@ export interface FirecrackerServerOptions {
   log?: ((line: string) => void) | false;
   /** Close on SIGTERM/SIGINT (then the process can exit). Default false. */
   handleSignals?: boolean;
+  /**
+   * Record each client's first touches and write them to this trace file
+   * when it exits (with the memory file's pages when serving `memFile`), for
+   * `prefetch` on the next restore of the same snapshot. The last client to
+   * exit wins: record one VM at a time.
+   */
+  record?: string;
+  /**
+   * A trace (readTrace()) whose working set is installed ahead of the faults
+   * of every client whose regions match it (same count, sizes and page sizes).
+   */
+  prefetch?: TraceFile;
 }
+
+/** Every FirecrackerServerOptions key (others are refused as likely misspellings). */
+const SERVER_OPTION_KEYS = optionNames<FirecrackerServerOptions>()(
+  'socketPath', 'memFile', 'resolver', 'memorySize', 'handler', 'workers', 'readahead',
+  'allowUids', 'maxMessageBytes', 'handshakeTimeoutMs', 'log', 'handleSignals', 'record', 'prefetch',
+);
 
 /** A client being served. */
 export interface FirecrackerClient {
@@ -93,6 +114,9 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
   private readonly resolver: ResolverSpec;
   private readonly memorySize: number | undefined;
   private readonly readahead: number;
+  private readonly memFile: string | undefined;
+  private readonly recordPath: string | undefined;
+  private readonly prefetch: TraceFile | undefined;
   private closing: Promise<void> | undefined;
   private readonly onSignal = (): void => void this.close();
 
@@ -103,6 +127,9 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
     this.handler = handler;
     this.ownsHandler = ownsHandler;
     this.readahead = options.readahead ?? 1;
+    this.memFile = options.memFile;
+    this.recordPath = options.record;
+    this.prefetch = options.prefetch;
     const log = options.log ?? ((line: string) => process.stderr.write(`faultline firecracker: ${line}\n`));
     this.log = log === false ? () => undefined : log;
     if (options.memFile !== undefined) {
@@ -202,6 +229,7 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
         ...(this.memorySize !== undefined ? { memorySize: this.memorySize } : {}),
       });
       const uffd = pickUffd(msg.fds, native.isUserfaultfd);
+      const plans = this.prefetchPlans(regions, msg.connection);
       const adopted = await this.handler.adopt(uffd, {
         regions: regions.map((r, i) => ({
           address: r.address,
@@ -211,8 +239,11 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
           resolver: this.resolver,
           readahead: this.readahead,
           name: `fc-${msg.connection}-${i}`,
+          ...(this.recordPath !== undefined ? { record: true } : {}),
+          ...(plans ? { prefetch: plans[i] } : {}),
         })),
       });
+      if (plans) void this.logPrefetch(msg.connection, adopted);
       const client: FirecrackerClient = { connection: msg.connection, pid: msg.pid, uid: msg.uid, regions, adopted };
       const total = regions.reduce((sum, r) => sum + r.size, 0);
       this.log(
@@ -232,15 +263,55 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
     }
   }
 
+  /** The prefetch trace's regions for a client, if they describe its memory (else on-demand only, said in the log). */
+  private prefetchPlans(regions: GuestRegionMapping[], connection: number): TraceFile['regions'] | undefined {
+    const trace = this.prefetch;
+    if (!trace) return undefined;
+    const matches =
+      trace.regions.length === regions.length &&
+      trace.regions.every((t, i) => t.size === regions[i]!.size && t.pageSize === regions[i]!.pageSize);
+    if (!matches) {
+      this.log(`client ${connection}: the prefetch trace does not match its regions (count, sizes, page sizes): serving on demand only`);
+      return undefined;
+    }
+    return trace.regions;
+  }
+
+  private async logPrefetch(connection: number, adopted: AdoptedUffd): Promise<void> {
+    const reports = await adopted.prefetched();
+    const sum = (k: 'pages' | 'installed' | 'alreadyPresent' | 'cancelled' | 'failed'): number => reports.reduce((n, r) => n + r[k], 0);
+    const ms = Math.max(...reports.map((r) => r.ms));
+    this.log(
+      `client ${connection}: prefetched ${sum('installed')} of ${sum('pages')} pages in ${ms.toFixed(1)} ms ` +
+        `(${sum('alreadyPresent')} already present, ${sum('cancelled')} cancelled, ${sum('failed')} failed)`,
+    );
+  }
+
+  /** Writes the exiting client's first touches to the record file (before its uffd is released). */
+  private async writeRecording(client: FirecrackerClient): Promise<void> {
+    try {
+      const traces = client.adopted.traces();
+      await writeTrace(this.recordPath!, traces, this.memFile !== undefined ? { memFile: this.memFile } : {});
+      const pages = traces.reduce((n, t) => n + t.pages.length, 0);
+      this.log(`client ${client.connection}: recorded ${pages} first-touch pages to ${this.recordPath}`);
+    } catch (err) {
+      this.log(`client ${client.connection}: could not write the recording: ${(err as Error).message}`);
+      this.emit('error', err as Error);
+    }
+  }
+
   /** The VM process is gone: stop serving its uffd. */
   private async onExit(connection: number): Promise<void> {
     const client = await this.clients.get(connection);
     this.clients.delete(connection);
     if (!client) return;
+    // Counters move just after the install that woke a thread: let the last ones land before reading them.
+    await this.handler.idle(200);
     const totals = client.adopted.stats().reduce(
       (t, s) => ({ faults: t.faults + s.faults, pages: t.pages + s.pagesInstalled, zero: t.zero + s.zeroFills }),
       { faults: 0, pages: 0, zero: 0 },
     );
+    if (this.recordPath !== undefined) await this.writeRecording(client);
     await client.adopted.close().catch((err: Error) => this.log(`client ${connection}: close failed: ${err.message}`));
     this.log(
       `client ${connection} (pid ${client.pid}) exited: ${totals.faults} faults, ${totals.pages} pages installed ` +
@@ -251,25 +322,22 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
 }
 
 /** The socket layer's codes, in this module's vocabulary where they match. */
+
 function socketCode(code: string): string {
   return code === 'ERR_FAULTLINE_SOCKET_TOO_LARGE' ? 'ERR_FAULTLINE_FC_TOO_LARGE' : code;
 }
 
 /** Starts a Firecracker page-fault handler on `options.socketPath`. */
 export async function serveFirecracker(options: FirecrackerServerOptions): Promise<FirecrackerServer> {
-  if (!options || typeof options.socketPath !== 'string' || options.socketPath === '') {
+  checkOptions('serveFirecracker()', options, SERVER_OPTION_KEYS);
+  if (typeof options.socketPath !== 'string' || options.socketPath === '') {
     throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', 'serveFirecracker() needs { socketPath }');
   }
   if ((options.memFile === undefined) === (options.resolver === undefined)) {
     throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', 'serveFirecracker() needs exactly one of memFile or resolver');
   }
   if (options.memFile !== undefined) {
-    let size: number;
-    try {
-      size = statSync(options.memFile).size;
-    } catch (err) {
-      throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `cannot read the memory file ${options.memFile}: ${(err as Error).message}`);
-    }
+    const size = checkRegularFile('the memory file', options.memFile);
     if (size === 0) throw new FaultlineError('ERR_FAULTLINE_INVALID_ARGUMENT', `the memory file ${options.memFile} is empty`);
   }
   const ownsHandler = options.handler === undefined;

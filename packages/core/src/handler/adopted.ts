@@ -3,7 +3,8 @@ import { EventEmitter } from 'eventemitter3';
 import type { UffdEvent } from '../events.js';
 import type { FeatureName } from '../features.js';
 import type { RegionStats } from '../shared/region-stats.js';
-import type { RegionHost } from './owner.js';
+import type { PrefetchReport, Trace } from '../trace/plan.js';
+import { NO_PREFETCH, type RegionHost } from './owner.js';
 
 export interface AdoptedUffdEvents {
   event: [UffdEvent];
@@ -21,8 +22,22 @@ export class AdoptedUffd extends EventEmitter<AdoptedUffdEvents> {
     readonly regionIds: readonly number[],
     /** Features the peer negotiated on this uffd (its events among them). */
     readonly features: readonly FeatureName[],
+    /** The regions' names, in the order they were given. */
+    readonly names: readonly string[],
+    /** Each region's prefetch (null without one). */
+    private readonly prefetches: readonly (Promise<PrefetchReport> | null)[] = [],
   ) {
     super();
+  }
+
+  /** Each region's recorded first touches (adopt with `record: true`), in the order they were given. Read before close(). */
+  traces(): Trace[] {
+    return this.regionIds.map((id, i) => this.host.trace(id, this.names[i] ?? String(id)));
+  }
+
+  /** Resolves when every region's prefetch (adopt regions' `prefetch`) is over, with what each did. */
+  async prefetched(): Promise<PrefetchReport[]> {
+    return Promise.all(this.regionIds.map(async (_id, i) => (await this.prefetches[i]) ?? { ...NO_PREFETCH }));
   }
 
   /** Counters per adopted region, in the order they were given. */

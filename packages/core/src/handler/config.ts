@@ -6,18 +6,24 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../errors.js';
+import { checkFill, checkPrefetchPlan, type FillMode, type PrefetchPlan } from '../trace/plan.js';
 import { UFFD_EVENT_KINDS, type OnError, type OnErrorPolicy, type UffdEventKind } from '../events.js';
-import { FEATURE_BITS, isFeatureName, type FeatureName } from '../features.js';
+import { FEATURE_BITS, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { MAX_WORKERS } from '../shared/control-block.js';
 import {
   checkAddress,
   checkBoolean,
+  checkName,
+  checkNameList,
   checkNonNegativeInt,
   checkOnError,
+  checkOptions,
   checkPositiveInt,
   checkResolverSpec,
   checkSize,
+  describeValue,
+  optionNames,
 } from '../validate.js';
 
 export interface FaultHandlerOptions {
@@ -67,7 +73,29 @@ export interface FaultHandlerOptions {
   controlTimeoutMs?: number;
   /** Emit a 'fault' event for one fault in N (0: never). Default 0. */
   faultSampleEvery?: number;
+  /** First touches the handler's fault trace holds, over every recording region (`record: true`). Default 1,048,576. */
+  traceCapacity?: number;
 }
+
+/** Every FaultHandlerOptions key (anything else is refused as a likely misspelling). */
+export const FAULT_HANDLER_OPTION_KEYS = optionNames<FaultHandlerOptions>()(
+  'workers',
+  'ringCapacity',
+  'spinUs',
+  'parkMs',
+  'maxInflight',
+  'directPoll',
+  'nativeResolvers',
+  'userModeOnly',
+  'features',
+  'maxRegions',
+  'statsIntervalMs',
+  'traceCapacity',
+  'resolveTimeoutMs',
+  'resolverLoadTimeoutMs',
+  'controlTimeoutMs',
+  'faultSampleEvery',
+);
 
 export interface MapOptions {
   /** Bytes; a positive multiple of the page size. */
@@ -82,6 +110,19 @@ export interface MapOptions {
   resolver: ResolverSpec;
   /** Pages filled per fault (one install). Default 1. */
   readahead?: number;
+  /** Record the region's first touches (page, order, time): region.trace(), writeTrace(). Default false. */
+  record?: boolean;
+  /** Install this recorded working set ahead of the faults, in the background (readTrace(), or a Trace). */
+  prefetch?: PrefetchPlan;
+  /**
+   * What is installed in the background: 'lazy' (nothing: every page on its
+   * first fault), 'working-set' (the `prefetch` plan; the default with one),
+   * 'all' (the plan, then every other page in address order, so the region
+   * stops faulting at all). Default 'lazy', or 'working-set' with `prefetch`.
+   */
+  fill?: FillMode;
+  /** Bytes per second for what 'all' installs after the working set. Default: no limit. */
+  fillRate?: number;
   /**
    * What a resolver failure (throw, rejection, timeout, invalid answer) does
    * to the faulting thread: 'sigbus' (poison the page; the reason is written
@@ -94,6 +135,11 @@ export interface MapOptions {
   name?: string;
 }
 
+/** Every MapOptions key. */
+export const MAP_OPTION_KEYS = optionNames<MapOptions>()(
+  'size', 'pageSize', 'resolver', 'readahead', 'record', 'prefetch', 'fill', 'fillRate', 'onError', 'resolveTimeoutMs', 'name',
+);
+
 export interface AdoptRegion {
   /** Start address in the target process (page-aligned). */
   address: number;
@@ -104,6 +150,14 @@ export interface AdoptRegion {
   /** Resolver offset of `address` (e.g. the region's offset in a memory file). Default 0. */
   offset?: number;
   readahead?: number;
+  /** As for map(). */
+  record?: boolean;
+  /** As for map(): page indexes count from `offset`. */
+  prefetch?: PrefetchPlan;
+  /** As for map(). */
+  fill?: FillMode;
+  /** As for map(). */
+  fillRate?: number;
   /**
    * As for map(). Default 'sigbus' when the peer's uffd has UFFD_FEATURE_POISON,
    * else 'zero' (SIGBUS cannot be delivered without it; asking for 'sigbus'
@@ -115,6 +169,23 @@ export interface AdoptRegion {
   name?: string;
 }
 
+/** Every AdoptRegion key. */
+export const ADOPT_REGION_KEYS = optionNames<AdoptRegion>()(
+  'address',
+  'size',
+  'pageSize',
+  'resolver',
+  'offset',
+  'readahead',
+  'record',
+  'prefetch',
+  'fill',
+  'fillRate',
+  'onError',
+  'resolveTimeoutMs',
+  'name',
+);
+
 export interface AdoptOptions {
   regions: AdoptRegion[];
   /**
@@ -124,6 +195,9 @@ export interface AdoptOptions {
    */
   events?: UffdEventKind[];
 }
+
+/** Every AdoptOptions key. */
+export const ADOPT_OPTION_KEYS = optionNames<AdoptOptions>()('regions', 'events');
 
 /** FaultHandlerOptions with every default applied and every value checked. */
 export interface HandlerConfig {
@@ -143,6 +217,7 @@ export interface HandlerConfig {
   resolveTimeoutMs: number;
   resolverLoadTimeoutMs: number;
   controlTimeoutMs: number;
+  traceCapacity: number;
 }
 
 /** A map() or adopt() region with its defaults applied. */
@@ -151,6 +226,10 @@ export interface RegionConfig {
   pageSize: number;
   resolver: ResolverSpec;
   readahead: number;
+  record: boolean;
+  prefetch: PrefetchPlan | null;
+  fill: FillMode;
+  fillRate: number;
   /** The final answer to a failure, after `retries` more resolver calls. */
   onError: OnErrorPolicy;
   retries: number;
@@ -179,7 +258,7 @@ export function checkPageSize(name: string, value: unknown, systemPageSize: numb
   if (typeof value === 'number' && offered.includes(value)) return value;
   throw invalidArgument(
     `${name} must be the system page size (${systemPageSize}) or a huge page size this kernel offers ` +
-      `(${offered.join(', ') || 'none'}), got ${String(value)}`,
+      `(${offered.join(', ') || 'none'}), got ${describeValue(value)}`,
   );
 }
 
@@ -196,8 +275,8 @@ export function hugePageSizes(): number[] {
   }
 }
 
-function onErrorConfig(value: unknown): { onError: OnErrorPolicy; retries: number } {
-  const { policy, retries } = checkOnError(value);
+function onErrorConfig(value: unknown, name: string): { onError: OnErrorPolicy; retries: number } {
+  const { policy, retries } = checkOnError(value, name);
   return { onError: policy, retries };
 }
 
@@ -211,17 +290,13 @@ function defaultSpinUs(): number {
   return availableParallelism() >= 2 ? 50 : 0;
 }
 
-export function handlerConfig(options: FaultHandlerOptions): HandlerConfig {
+export function handlerConfig(given: FaultHandlerOptions): HandlerConfig {
+  const options = checkOptions<FaultHandlerOptions>('FaultHandler.create()', given, FAULT_HANDLER_OPTION_KEYS);
   const ringCapacity = checkPositiveInt('ringCapacity', options.ringCapacity ?? 4096, 1 << 24);
   if ((ringCapacity & (ringCapacity - 1)) !== 0) {
     throw invalidArgument(`ringCapacity must be a power of two, got ${ringCapacity}`);
   }
-  const features = options.features ?? [];
-  for (const f of features) {
-    if (!isFeatureName(f)) {
-      throw invalidArgument(`unknown uffd feature '${String(f)}'; known: ${Object.keys(FEATURE_BITS).join(', ')}`);
-    }
-  }
+  const features = checkNameList('features', options.features ?? [], Object.keys(FEATURE_BITS) as FeatureName[], 'uffd feature');
   return {
     workers: checkPositiveInt('workers', options.workers ?? 2, MAX_WORKERS),
     ringCapacity,
@@ -230,7 +305,7 @@ export function handlerConfig(options: FaultHandlerOptions): HandlerConfig {
     maxInflight: checkPositiveInt('maxInflight', options.maxInflight ?? 32, 4096),
     directPoll: options.directPoll === undefined ? undefined : checkBoolean('directPoll', options.directPoll),
     nativeResolvers: options.nativeResolvers === undefined ? true : checkBoolean('nativeResolvers', options.nativeResolvers),
-    userModeOnly: options.userModeOnly ?? false,
+    userModeOnly: options.userModeOnly === undefined ? false : checkBoolean('userModeOnly', options.userModeOnly),
     features,
     maxRegions: checkPositiveInt('maxRegions', options.maxRegions ?? 256, 65536),
     statsIntervalMs: checkPositiveInt('statsIntervalMs', options.statsIntervalMs ?? 1000, 24 * 3600 * 1000),
@@ -238,22 +313,24 @@ export function handlerConfig(options: FaultHandlerOptions): HandlerConfig {
     resolveTimeoutMs: checkPositiveInt('resolveTimeoutMs', options.resolveTimeoutMs ?? 5000, MAX_TIMEOUT_MS),
     resolverLoadTimeoutMs: checkPositiveInt('resolverLoadTimeoutMs', options.resolverLoadTimeoutMs ?? 10_000, MAX_TIMEOUT_MS),
     controlTimeoutMs: checkPositiveInt('controlTimeoutMs', options.controlTimeoutMs ?? 10_000, MAX_TIMEOUT_MS),
+    traceCapacity: checkPositiveInt('traceCapacity', options.traceCapacity ?? 1 << 20, 1 << 26),
   };
 }
 
-export function mapConfig(options: MapOptions, pageSize: number, defaultName: string, defaultTimeoutMs: number): RegionConfig {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('map() takes an options object { size, resolver, ... }');
-  }
+export function mapConfig(given: MapOptions, pageSize: number, defaultName: string, defaultTimeoutMs: number): RegionConfig {
+  const options = checkOptions<MapOptions>('map()', given, MAP_OPTION_KEYS);
   const regionPageSize = checkPageSize('pageSize', options.pageSize, pageSize);
   return {
     size: checkSize('size', options.size, regionPageSize),
     pageSize: regionPageSize,
     resolver: checkResolverSpec('resolver', options.resolver),
     readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
-    ...onErrorConfig(options.onError),
+    record: options.record === undefined ? false : checkBoolean('record', options.record),
+    prefetch: checkPrefetchPlan('prefetch', options.prefetch, regionPageSize, options.size),
+    ...checkFill('', options),
+    ...onErrorConfig(options.onError, 'onError'),
     resolveTimeoutMs: checkPositiveInt('resolveTimeoutMs', options.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
-    name: options.name ?? defaultName,
+    name: options.name === undefined ? defaultName : checkName('name', options.name),
   };
 }
 
@@ -263,40 +340,74 @@ export function adoptConfig(
   pageSize: number,
   defaultTimeoutMs: number,
 ): { regions: AdoptRegionConfig[]; events: Set<UffdEventKind> } {
-  if (!Number.isInteger(fd) || fd < 0) {
-    throw invalidArgument(`adopt() needs a uffd file descriptor, got ${String(fd)}`);
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+    throw invalidArgument(`adopt() needs a uffd file descriptor (a non-negative integer), got ${describeValue(fd)}`);
   }
-  if (!options || !Array.isArray(options.regions) || options.regions.length === 0) {
-    throw invalidArgument('adopt() needs { regions: [{ address, size, resolver }, ...] }');
+  const given = checkOptions<AdoptOptions>('adopt()', options, ADOPT_OPTION_KEYS);
+  if (!Array.isArray(given.regions) || given.regions.length === 0) {
+    throw invalidArgument(`adopt() needs { regions: [{ address, size, resolver }, ...] }, got regions: ${describeValue(given.regions)}`);
   }
-  const events = new Set<UffdEventKind>(options.events ?? UFFD_EVENT_KINDS);
-  for (const e of events) {
-    if (!(UFFD_EVENT_KINDS as readonly string[]).includes(e)) {
-      throw invalidArgument(`unknown event '${e}'; events are ${UFFD_EVENT_KINDS.join(', ')}`);
+  const events = new Set<UffdEventKind>(
+    given.events === undefined ? UFFD_EVENT_KINDS : checkNameList('events', given.events, UFFD_EVENT_KINDS, 'event'),
+  );
+  const regions = given.regions.map((region: unknown, i): AdoptRegionConfig => {
+    const where = `regions[${i}]`;
+    const r = checkOptions<AdoptRegion>(`adopt() ${where}`, region, ADOPT_REGION_KEYS);
+    const regionPageSize = checkPageSize(`${where}.pageSize`, r.pageSize, pageSize);
+    const offset = checkNonNegativeInt(`${where}.offset`, r.offset ?? 0);
+    if (offset % pageSize !== 0) {
+      throw invalidArgument(`${where}.offset must be a multiple of the page size (${pageSize}), got ${offset}`);
     }
-  }
-  const regions = options.regions.map((r, i) => {
-    const regionPageSize = checkPageSize(`regions[${i}].pageSize`, r.pageSize, pageSize);
     return {
-    address: checkAddress(`regions[${i}].address`, r.address, regionPageSize),
-    size: checkSize(`regions[${i}].size`, r.size, regionPageSize),
-    pageSize: regionPageSize,
-    resolver: checkResolverSpec(`regions[${i}].resolver`, r.resolver),
-    offset: r.offset ?? 0,
-    readahead: checkPositiveInt(`regions[${i}].readahead`, r.readahead ?? 1, MAX_READAHEAD),
-    ...onErrorConfig(r.onError),
-    resolveTimeoutMs: checkPositiveInt(`regions[${i}].resolveTimeoutMs`, r.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
-    onErrorDefaulted: r.onError === undefined,
-    name: r.name ?? `adopted-${fd}-${i}`,
+      address: checkAddress(`${where}.address`, r.address, regionPageSize),
+      size: checkSize(`${where}.size`, r.size, regionPageSize),
+      pageSize: regionPageSize,
+      resolver: checkResolverSpec(`${where}.resolver`, r.resolver),
+      offset,
+      readahead: checkPositiveInt(`${where}.readahead`, r.readahead ?? 1, MAX_READAHEAD),
+      record: r.record === undefined ? false : checkBoolean(`${where}.record`, r.record),
+      prefetch: checkPrefetchPlan(`${where}.prefetch`, r.prefetch, regionPageSize, r.size),
+      ...checkFill(`${where}.`, r),
+      ...onErrorConfig(r.onError, `${where}.onError`),
+      resolveTimeoutMs: checkPositiveInt(`${where}.resolveTimeoutMs`, r.resolveTimeoutMs ?? defaultTimeoutMs, MAX_TIMEOUT_MS),
+      onErrorDefaulted: r.onError === undefined,
+      name: r.name === undefined ? `adopted-${fd}-${i}` : checkName(`${where}.name`, r.name),
     };
   });
+  checkNoOverlap(regions);
   return { regions, events };
+}
+
+/**
+ * Two adopted regions of one uffd covering the same page would give it two
+ * resolvers, and the region table would serve whichever it found first.
+ */
+function checkNoOverlap(regions: readonly AdoptRegionConfig[]): void {
+  const order = regions.map((r, i) => ({ r, i })).sort((a, b) => a.r.address - b.r.address);
+  for (let k = 1; k < order.length; k++) {
+    const a = order[k - 1]!;
+    const b = order[k]!;
+    if (a.r.address + a.r.size > b.r.address) {
+      const [first, second] = a.i < b.i ? [a, b] : [b, a];
+      throw invalidArgument(
+        `adopt() regions[${first.i}] ${range(first.r)} and regions[${second.i}] ${range(second.r)} overlap; ` +
+          'each page of the peer can have one resolver: split or shorten them',
+      );
+    }
+  }
+}
+
+function range(r: { address: number; size: number }): string {
+  return `[0x${r.address.toString(16)}, 0x${(r.address + r.size).toString(16)})`;
 }
 
 export interface CloseOptions {
   /** How long close() waits for the workers to answer what is pending, ms. Default 5000. */
   timeoutMs?: number;
 }
+
+/** Every CloseOptions key. */
+export const CLOSE_OPTION_KEYS = optionNames<CloseOptions>()('timeoutMs');
 
 /** What close() did with the faults pending when it was called. */
 export interface CloseReport {
@@ -308,7 +419,7 @@ export interface CloseReport {
   unanswered: number;
 }
 
-export function closeConfig(options: CloseOptions): { timeoutMs: number } {
-  if (typeof options !== 'object' || options === null) throw invalidArgument('close() takes an options object { timeoutMs }, or nothing');
+export function closeConfig(given: CloseOptions): { timeoutMs: number } {
+  const options = checkOptions<CloseOptions>('close()', given, CLOSE_OPTION_KEYS);
   return { timeoutMs: checkPositiveInt('timeoutMs', options.timeoutMs ?? 5000, MAX_TIMEOUT_MS) };
 }

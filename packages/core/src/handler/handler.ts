@@ -23,7 +23,11 @@ import { featureMask, featureNames, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { FaultRing } from '../ring/ring.js';
 import { ControlBlock } from '../shared/control-block.js';
-import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, RegionTable, type NativeResolver } from '../shared/region-table.js';
+import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, FLAG_RECORD, RegionTable, type NativeResolver } from '../shared/region-table.js';
+import { FaultTraceBuffer } from '../shared/fault-trace.js';
+import { Prefetches } from './prefetches.js';
+import type { PrefetchReport } from '../trace/plan.js';
+import { Recordings } from './recordings.js';
 import { StatsBlock } from '../shared/region-stats.js';
 import { UffdTable } from '../shared/uffd-table.js';
 import type { FromWorker } from '../worker/protocol.js';
@@ -49,9 +53,12 @@ import { checkPeerUffd } from './peer-uffd.js';
 import { parkedThreads, quiesce, type PendingSources } from './quiesce.js';
 import { Region } from './region.js';
 import { RegionRegistry } from './registry.js';
+import { checkResolverSource } from './resolver-check.js';
 import { startStatsTicker } from './stats-ticker.js';
+import { UnheardErrors } from './unheard-errors.js';
 import { Recovery, failureEvent, loadReply } from './recovery.js';
 import { WorkerPool } from './worker-pool.js';
+import { checkNonNegativeInt } from '../validate.js';
 
 /** How long unmap()/AdoptedUffd.close() wait for pending faults. */
 const RELEASE_DRAIN_MS = 1000;
@@ -59,6 +66,8 @@ const WORKER_START_TIMEOUT_MS = 15_000;
 /** handler.stats().reader when the workers read the uffds themselves. */
 const NO_READER: native.ReaderStats = { messages: 0, reads: 0, stalls: 0, wakeups: 0, hangups: 0, unknownEvents: 0, forksRefused: 0 };
 const POOL_STOP_TIMEOUT_MS = 5000;
+/** Longest wait idle() accepts (a day): past that it is a mistake (seconds for ms?). */
+const MAX_IDLE_WAIT_MS = 24 * 3600 * 1000;
 
 export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   readonly pageSize: number;
@@ -80,7 +89,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly recovery: Recovery;
   /** Date.now() at creation: resolver calls are timed from it in the control block. */
   private readonly epochMs = Date.now();
+  /** First touches of recording regions (record: true). */
+  private readonly faultTrace: FaultTraceBuffer;
+  private readonly recordings: Recordings;
+  private readonly prefetches: Prefetches;
   private stopStatsTicker: () => void = () => undefined;
+  private readonly unheard = new UnheardErrors(native.writeStderr);
   private state: 'open' | 'closing' | 'closed' = 'open';
 
   /** Opens a uffd, starts the reader thread and the workers. */
@@ -112,6 +126,9 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.ring = FaultRing.create(config.ringCapacity);
     this.table = RegionTable.create(Math.max(64, config.maxRegions * 4));
     this.statsBlock = StatsBlock.create(config.maxRegions);
+    this.faultTrace = FaultTraceBuffer.create(config.traceCapacity);
+    this.recordings = new Recordings(this.faultTrace, this.epochMs);
+    this.prefetches = new Prefetches(this.table.sab);
     this.registry = new RegionRegistry(config.maxRegions, this.statsBlock);
     this.uffds = UffdTable.create();
     this.control = ControlBlock.create(config.faultSampleEvery);
@@ -132,7 +149,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       pageSize: this.pageSize,
       epochMs: this.epochMs,
       resolverLoadTimeoutMs: config.resolverLoadTimeoutMs,
-      emitError: (err) => this.emit('error', err),
+      emitError: (err) => this.emitError(err),
     });
   }
 
@@ -144,6 +161,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         control: this.control,
         tableSab: this.table.sab,
         statsSab: this.statsBlock.sab,
+        traceSab: this.faultTrace.sab,
         uffdTableSab: this.uffds.sab,
         pageSize: this.pageSize,
         waiter: this.source.waiter,
@@ -178,11 +196,13 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   async map(options: MapOptions): Promise<Region> {
     this.assertOpen('map');
     const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`, this.config.resolveTimeoutMs);
+    checkResolverSource('resolver', r.resolver, this.pageSize);
     const regionId = this.registry.allocate();
     try {
       await this.loadResolver(regionId, r);
       const nativeResolver = this.prepareNative(regionId, r.resolver);
       const mapping = native.mapAnonymous(r.size, r.pageSize === this.pageSize ? {} : { hugePageSize: r.pageSize });
+      if (r.record) this.recordings.start(regionId, { size: r.size, offset: 0, pageSize: r.pageSize });
       // Described before registered: a fault read first would find no region and be poisoned.
       this.table.insert({
         state: ENTRY_REGION,
@@ -192,7 +212,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         regionId,
         offset: 0,
         readahead: r.readahead,
-        flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+        flags: entryFlags(r),
         pageSize: r.pageSize,
         ...nativeResolver,
       });
@@ -202,10 +222,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         this.table.removeRegion(regionId);
         throw err;
       }
-      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize);
+      const prefetch = this.startPrefetch(this.fd, this.ownUffdId, regionId, mapping.address, 0, r);
+      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch);
       this.registry.addRegion(region);
       return region;
     } catch (err) {
+      this.recordings.forget(regionId);
       await this.dropResolver(regionId).catch(() => undefined);
       this.registry.release(regionId);
       throw err;
@@ -220,6 +242,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   async adopt(fd: number, options: AdoptOptions): Promise<AdoptedUffd> {
     this.assertOpen('adopt');
     const { regions, events } = adoptConfig(fd, options, this.pageSize, this.config.resolveTimeoutMs);
+    regions.forEach((r, i) => checkResolverSource(`regions[${i}].resolver`, r.resolver, this.pageSize));
+    this.assertNotServed(fd);
     const peerFeatures = checkPeerUffd(fd, regions, events);
     const regionIds: number[] = [];
     let uffdId = -1;
@@ -235,6 +259,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       // read first would find no region and be poisoned.
       uffdId = this.uffds.claim(fd);
       regions.forEach((r, i) => {
+        if (r.record) this.recordings.start(regionIds[i]!, { size: r.size, offset: r.offset, pageSize: r.pageSize });
         this.table.insert({
           state: ENTRY_REGION,
           uffdId,
@@ -243,7 +268,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           regionId: regionIds[i]!,
           offset: r.offset,
           readahead: r.readahead,
-          flags: r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0,
+          flags: entryFlags(r),
           pageSize: r.pageSize,
           ...natives[i],
         });
@@ -255,12 +280,14 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         this.uffds.release(uffdId);
       }
       for (const id of regionIds) {
+        this.recordings.forget(id);
         await this.dropResolver(id).catch(() => undefined);
         this.registry.release(id);
       }
       throw err;
     }
-    const adopted = new AdoptedUffd(this.host, fd, uffdId, regionIds, peerFeatures);
+    const prefetches = regions.map((r, i) => this.startPrefetch(fd, uffdId, regionIds[i]!, r.address, r.offset, r));
+    const adopted = new AdoptedUffd(this.host, fd, uffdId, regionIds, peerFeatures, regions.map((r) => r.name), prefetches);
     this.registry.addAdopted(adopted);
     return adopted;
   }
@@ -273,7 +300,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
    */
   async idle(timeoutMs = 1000): Promise<boolean> {
     this.assertOpen('wait for idle');
-    return quiesce(this.pending, timeoutMs);
+    return quiesce(this.pending, checkNonNegativeInt('idle() timeoutMs', timeoutMs, MAX_IDLE_WAIT_MS));
   }
 
   /** Per-region counters, and how faults were read (by the workers, or the reader thread and the ring). */
@@ -319,6 +346,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       }
     }
     this.recovery.stopWatchdog();
+    await this.prefetches.stopAll();
     for (const region of this.registry.ownRegions()) {
       try {
         native.uffdUnregister(this.fd, region.address, region.size);
@@ -344,7 +372,29 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     regionStats: (regionId) => this.statsBlock.read(regionId),
     unmapRegion: (regionId) => this.unmapRegion(regionId),
     releaseAdopted: (uffdId) => this.releaseAdopted(uffdId),
+    trace: (regionId, name) => this.recordings.trace(regionId, name),
   };
+
+  /** Starts region `regionId`'s prefetch, if it asked for one (once the range is served: demand faults come first). */
+  private startPrefetch(fd: number, uffdId: number, regionId: number, address: number, offset: number, r: RegionConfig): Promise<PrefetchReport> | null {
+    if (r.fill === 'lazy') return null;
+    const pages = r.prefetch?.pages ?? new Uint32Array(0);
+    const data = r.prefetch?.data;
+    return this.prefetches.start({
+      fd,
+      uffdId,
+      regionId,
+      address,
+      offset,
+      pageSize: r.pageSize,
+      pages,
+      ...(data ? { data } : {}),
+      resolver: { spec: r.resolver, info: { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name } },
+      fill: r.fill,
+      fillRate: r.fillRate,
+      regionPages: r.size / r.pageSize,
+    });
+  }
 
   private async unmapRegion(regionId: number): Promise<void> {
     if (this.state === 'closed') return; // close() already unregistered it
@@ -354,6 +404,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     // Answer what is pending, stop new faults (unregister), answer what was
     // read meanwhile, and only then forget the region: a fault read while its
     // table entry is gone would be failed as an unknown address.
+    await this.prefetches.stop(regionId);
+    this.recordings.forget(regionId);
     await quiesce(this.pending, RELEASE_DRAIN_MS);
     try {
       native.uffdUnregister(this.fd, region.address, region.size);
@@ -369,6 +421,11 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.assertOpen('close');
     const adopted = this.registry.removeAdopted(uffdId);
     if (!adopted) return;
+    // No prefetch may install through the fd once it is closed (its number may be reused).
+    for (const id of adopted.regionIds) {
+      await this.prefetches.stop(id);
+      this.recordings.forget(id);
+    }
     await quiesce(this.pending, RELEASE_DRAIN_MS);
     for (const id of [adopted.uffdId, ...adopted.children]) {
       this.table.removeUffd(id);
@@ -383,6 +440,22 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 
   // ---- internals
+
+  /**
+   * A uffd served twice would have each fault read by whichever serving
+   * found it first, with two region tables' worth of answers: refuse it.
+   */
+  private assertNotServed(fd: number): void {
+    const id = this.uffds.idOf(fd);
+    if (id < 0) return;
+    throw new FaultlineError(
+      'ERR_FAULTLINE_ALREADY_ADOPTED',
+      id === this.ownUffdId
+        ? `fd ${fd} is this FaultHandler's own uffd; adopt() takes a uffd received from another process`
+        : `fd ${fd} is already served by this FaultHandler (adopted before, or a forked child's uffd); ` +
+            'close() that AdoptedUffd first, or pass the uffd the other process sent',
+    );
+  }
 
   private assertOpen(what: string): void {
     if (this.state !== 'open') {
@@ -438,10 +511,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private onWorkerMessage(msg: FromWorker): void {
     switch (msg.type) {
       case 'resolver-error':
-        this.emit('error', failureEvent(msg.regionId, msg.address, msg.offset, msg.action, msg.error));
+        this.emitError(failureEvent(msg.regionId, msg.address, msg.offset, msg.action, msg.error));
         break;
       case 'uffd-error':
-        this.emit('error', new FaultlineError(msg.error.code, msg.error.message));
+        this.emitError(new FaultlineError(msg.error.code, msg.error.message));
         break;
       case 'fault-sample':
         this.emit('fault', { uffdId: msg.uffdId, regionId: msg.regionId, address: msg.address, write: msg.write, tid: msg.tid });
@@ -452,6 +525,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       default:
         break;
     }
+  }
+
+  /** Every 'error' goes through here: to the listeners, or (none) to stderr once per code. */
+  private emitError(err: FaultlineError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.unheard.report(err);
   }
 
   private onUffdEvent(event: UffdEvent): void {
@@ -471,3 +550,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 }
 
+/** The region table flags of a region's entries. */
+function entryFlags(r: RegionConfig): number {
+  return (r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0) | (r.record ? FLAG_RECORD : 0);
+}

@@ -5,6 +5,7 @@
  * import handler.ts.
  */
 import type { RegionStats } from '../shared/region-stats.js';
+import type { PrefetchReport, Trace } from '../trace/plan.js';
 
 export interface RegionHost {
   readonly pageSize: number;
@@ -14,4 +15,9 @@ export interface RegionHost {
   unmapRegion(regionId: number): Promise<void>;
   /** Stops serving adopted uffd `uffdId` (and its fork children) and closes their fds. */
   releaseAdopted(uffdId: number): Promise<void>;
+  /** Region `regionId`'s first touches so far (it must record). */
+  trace(regionId: number, name: string): Trace;
 }
+
+/** What prefetched() says of a region that was not asked to prefetch. */
+export const NO_PREFETCH: PrefetchReport = { pages: 0, installed: 0, alreadyPresent: 0, cancelled: 0, failed: 0, ms: 0, workingSetMs: 0 };

@@ -2,7 +2,8 @@
 import type { Mapping } from '@faultline/native';
 import type { OnErrorPolicy } from '../events.js';
 import type { RegionStats } from '../shared/region-stats.js';
-import type { RegionHost } from './owner.js';
+import type { PrefetchReport, Trace } from '../trace/plan.js';
+import { NO_PREFETCH, type RegionHost } from './owner.js';
 
 export class Region {
   /** The mapping as a SharedArrayBuffer: touching a page faults it in through the resolver. */
@@ -24,6 +25,8 @@ export class Region {
     readonly onError: OnErrorPolicy,
     /** Bytes per page: the system's, or the huge page size it was mapped with. */
     readonly pageSize: number,
+    /** The region's prefetch (map({ prefetch })), null without one. */
+    private readonly prefetch: Promise<PrefetchReport> | null = null,
   ) {
     this.buffer = mapping.buffer;
     this.address = mapping.address;
@@ -33,6 +36,20 @@ export class Region {
   /** Counters for this region (faults, pages installed, resolver calls, ...). */
   stats(): RegionStats {
     return this.host.regionStats(this.id);
+  }
+
+  /**
+   * The first touches recorded so far (map with `record: true`): page
+   * indexes in first-touch order and their times. Read it before unmap().
+   * Save it with writeTrace(); prefetch it with map({ prefetch }).
+   */
+  trace(): Trace {
+    return this.host.trace(this.id, this.name);
+  }
+
+  /** Resolves when the region's prefetch (map({ prefetch })) is over, with what it did. */
+  async prefetched(): Promise<PrefetchReport> {
+    return (await this.prefetch) ?? { ...NO_PREFETCH };
   }
 
   /**

@@ -26,6 +26,7 @@ export interface PoolShared {
   control: ControlBlock;
   tableSab: SharedArrayBuffer;
   statsSab: SharedArrayBuffer;
+  traceSab: SharedArrayBuffer;
   uffdTableSab: SharedArrayBuffer;
   pageSize: number;
   /** Set when the workers read the uffds themselves; null: they take the reader's records from the ring. */
@@ -243,6 +244,7 @@ export class WorkerPool {
       ringSab: shared.ring.sab,
       tableSab: shared.tableSab,
       statsSab: shared.statsSab,
+      traceSab: shared.traceSab,
       uffdTableSab: shared.uffdTableSab,
       controlSab: shared.control.sab,
       pageSize: shared.pageSize,

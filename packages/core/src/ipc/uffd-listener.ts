@@ -6,6 +6,7 @@
  */
 import native from '@faultline/native';
 import { closeQuietly } from '../fds.js';
+import { checkOptions, optionNames } from '../validate.js';
 import { UnixServer } from './unix-server.js';
 
 export interface UffdConnection {
@@ -32,6 +33,8 @@ export interface UffdListenerOptions {
   handshakeTimeoutMs?: number;
 }
 
+const LISTENER_OPTION_KEYS = optionNames<UffdListenerOptions>()('mode', 'allowUids', 'maxMessageBytes', 'handshakeTimeoutMs');
+
 export interface UffdListener {
   readonly path: string;
   close(): void;
@@ -48,6 +51,7 @@ export function listenForUffds(
   onUffd: (connection: UffdConnection) => void,
   onReject?: (reason: { code: string; message: string; pid?: number }) => void,
 ): UffdListener {
+  checkOptions('listenForUffds()', options ?? {}, LISTENER_OPTION_KEYS);
   const server = new UnixServer(path, { mode: 0o600, ...options }, (event) => {
     if (event.kind !== 'message') {
       if (event.kind === 'rejected' || event.kind === 'error') onReject?.({ code: event.code, message: event.message, ...('pid' in event && event.pid !== undefined ? { pid: event.pid } : {}) });

@@ -26,7 +26,9 @@ import type {
   UnixServerMessage,
   UnixServerPeer,
 } from '@faultline/native';
+import { invalidArgument } from '../errors.js';
 import { closeAll, closeQuietly } from '../fds.js';
+import { describeValue } from '../validate.js';
 
 export type { UnixServerMessage, UnixServerExit, UnixServerError };
 
@@ -84,10 +86,13 @@ export class UnixServer {
   /**
    * socket + bind + listen on `path` (which must not exist); every outcome is
    * reported to `onEvent` on this thread. Throws Node-shaped errors
-   * (EADDRINUSE, ENAMETOOLONG...) and TypeError for bad options.
+   * (EADDRINUSE, ENAMETOOLONG...) and ERR_FAULTLINE_INVALID_ARGUMENT for bad options.
    */
   constructor(path: string, options: UnixServerOptions, onEvent: (event: UnixServerEvent) => void) {
     this.#policy = readPolicy(options ?? {});
+    // The native server checks these too, but with bare TypeErrors: check them here first.
+    if (options?.backlog !== undefined) integerOption(options, 'backlog', 1, 4096, 0);
+    if (options?.mode !== undefined) integerOption(options, 'mode', 0, 0o777, 0);
     this.#onEvent = onEvent;
     const mechanism = {
       ...(options?.backlog !== undefined ? { backlog: options.backlog } : {}),
@@ -234,10 +239,10 @@ function credentialsOf(c: NativeConnection): UnixServerPeer {
 function readPolicy(o: UnixServerOptions): Policy {
   const allowUids = o.allowUids;
   if (allowUids !== undefined) {
-    if (!Array.isArray(allowUids)) throw new TypeError('options.allowUids must be an array of uids');
+    if (!Array.isArray(allowUids)) throw invalidArgument(`options.allowUids must be an array of uids, got ${describeValue(allowUids)}`);
     for (const uid of allowUids) {
       if (!Number.isInteger(uid) || uid < 0 || uid > 0xffffffff) {
-        throw new TypeError('options.allowUids must hold non-negative integer uids');
+        throw invalidArgument(`options.allowUids must hold non-negative integer uids, got ${describeValue(uid)}`);
       }
     }
   }
@@ -248,10 +253,17 @@ function readPolicy(o: UnixServerOptions): Policy {
   };
 }
 
-function integerOption(o: UnixServerOptions, name: 'maxMessageBytes' | 'handshakeTimeoutMs', min: number, max: number, fallback: number): number {
+function integerOption(
+  o: UnixServerOptions,
+  name: 'maxMessageBytes' | 'handshakeTimeoutMs' | 'backlog' | 'mode',
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   const v = o[name];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number') throw new TypeError(`options.${name} must be a number`);
-  if (!Number.isInteger(v) || v < min || v > max) throw new TypeError(`options.${name} must be an integer in [${min}, ${max}]`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalidArgument(`options.${name} must be an integer in [${min}, ${max}], got ${describeValue(v)}`);
+  }
   return v;
 }

@@ -2,9 +2,11 @@
  * Built-in resolver specs. Each returns a ResolverSpec: the module the workers
  * load plus its (structured-cloneable) options.
  */
-import { isAbsolute } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { invalidArgument } from '../errors.js';
 import type { ResolverSpec } from '../resolver.js';
+import { checkOptions, describeValue, optionNames } from '../validate.js';
 import type { FileOptions } from './file.js';
 import type { PatternOptions } from './pattern.js';
 import type { SnapshotOptions } from './snapshot.js';
@@ -21,6 +23,20 @@ export function builtinName(spec: ResolverSpec): BuiltinName | null {
   return BUILTINS.find((name) => spec.module === builtin(name)) ?? null;
 }
 
+/** The options of file() and snapshot() (the path is their first argument). */
+export interface FileResolverOptions {
+  /** File offset of the region's first byte: a non-negative multiple of the page size (checked at map()/adopt()). Default 0. */
+  offset?: number;
+}
+
+const FILE_RESOLVER_OPTION_KEYS = optionNames<FileResolverOptions>()('offset');
+const PATTERN_OPTION_KEYS = optionNames<PatternOptions>()('seed');
+
+function checkPath(what: string, path: unknown): string {
+  if (typeof path !== 'string' || path === '') throw invalidArgument(`${what} needs a file path (a non-empty string), got ${describeValue(path)}`);
+  return path;
+}
+
 /** Every page reads as zero. */
 export function zero(): ResolverSpec<Record<string, never>> {
   return { module: builtin('zero'), options: {} };
@@ -28,22 +44,44 @@ export function zero(): ResolverSpec<Record<string, never>> {
 
 /** Deterministic content: byte at offset o is patternByte(seed, o). */
 export function pattern(options: PatternOptions = {}): ResolverSpec<PatternOptions> {
+  checkOptions('resolvers.pattern()', options, PATTERN_OPTION_KEYS);
   return { module: builtin('pattern'), options: { seed: options.seed ?? 0 } };
 }
 
-/** Pages read from `path` with pread; `offset` is the file offset of the region's first byte. */
-export function file(path: string, options: { offset?: number } = {}): ResolverSpec<FileOptions> {
+/**
+ * Pages read from `path` with pread; `offset` is the file offset of the
+ * region's first byte. Bytes past the end of the file read as zero. The path
+ * and offset are checked at map()/adopt() (a regular file, an aligned offset).
+ */
+export function file(path: string, options: FileResolverOptions = {}): ResolverSpec<FileOptions> {
+  checkPath('resolvers.file()', path);
+  checkOptions('resolvers.file()', options, FILE_RESOLVER_OPTION_KEYS);
   return { module: builtin('file'), options: { path, offset: options.offset ?? 0 } };
 }
 
-/** Pages from a memory snapshot file, mapped and installed without a copy through JS. */
-export function snapshot(path: string, options: { offset?: number } = {}): ResolverSpec<SnapshotOptions> {
+/** Pages from a memory snapshot file, mapped and installed without a copy through JS. As file() otherwise. */
+export function snapshot(path: string, options: FileResolverOptions = {}): ResolverSpec<SnapshotOptions> {
+  checkPath('resolvers.snapshot()', path);
+  checkOptions('resolvers.snapshot()', options, FILE_RESOLVER_OPTION_KEYS);
   return { module: builtin('snapshot'), options: { path, offset: options.offset ?? 0 } };
 }
 
-/** Your own resolver module (a file: URL or an absolute path) with its options. */
+/**
+ * Your own resolver module with its options: a URL (file:, data:), a path
+ * (absolute, or relative to process.cwd() when it starts with ./ or ../), or
+ * a bare package specifier. The module is loaded in every worker, which is
+ * why a relative path is made absolute here, against the caller's directory.
+ */
 export function custom<Options>(module: string | URL, options: Options): ResolverSpec<Options> {
-  const href =
-    module instanceof URL ? module.href : isAbsolute(module) ? pathToFileURL(module).href : String(module);
-  return { module: href, options };
+  return { module: moduleHref(module), options };
+}
+
+function moduleHref(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module !== 'string' || module === '') {
+    throw invalidArgument(`resolvers.custom() needs a module URL or path, got ${describeValue(module)}`);
+  }
+  if (isAbsolute(module)) return pathToFileURL(module).href;
+  if (/^\.\.?(\/|$)/.test(module)) return pathToFileURL(resolve(process.cwd(), module)).href;
+  return module; // a URL or a bare specifier
 }

@@ -3,6 +3,7 @@
 // than one 64-bit value. This is the only decoder: the serve loop reads records
 // through the accessors below, and docs/ring-vectors.json checks them. Addresses
 // travel as plain Numbers (< 2^53): nothing here allocates a BigInt.
+import { FaultlineError } from '../errors.js';
 import type { RingMessage } from '../events.js';
 import {
   FLAG_MINOR,
@@ -98,6 +99,10 @@ export function addressOf(words: Words, i: number): number {
   return (words[i * RECORD_WORDS + 3]! >>> 0) * TWO_32 + (words[i * RECORD_WORDS + 2]! >>> 0);
 }
 
+function corrupt(message: string): never {
+  throw new FaultlineError('ERR_FAULTLINE_RING_CORRUPT', message);
+}
+
 function checkUffdId(uffdId: number): void {
   if (!Number.isInteger(uffdId) || uffdId < 0 || uffdId > MAX_UFFD_ID) {
     throw new RangeError(`uffd id must be an integer in 0..${MAX_UFFD_ID}, got ${uffdId}`);
@@ -170,16 +175,40 @@ export function encodeUnmap(uffdId: number, start: number, end: number): Uint32A
 
 /**
  * Decodes the whole message whose head is at record index `i` into an event
- * object. Use messageRecords(words, i) to step to the next message. Throws on a
- * CONT where a head is expected or an unknown kind (a corrupt ring).
+ * object. Use messageRecords(words, i) to step to the next message. Throws
+ * ERR_FAULTLINE_RING_CORRUPT on a CONT where a head is expected, an unknown
+ * kind, or continuations missing (a corrupt ring), and on nothing else.
  */
 export function decodeMessage(words: Words, i: number): RingMessage {
   const w0 = words[i * RECORD_WORDS]! >>> 0;
   const kind = wordKind(w0);
   const uffdId = wordUffdId(w0);
   const cont = wordCont(w0);
+  // A message names its continuations; each must be there (inside `words`)
+  // and be a CONT with its index, or the words are not a message: reading on
+  // would make up zero arguments from past the end.
   const need = (n: number): void => {
-    if (cont < n) throw new RangeError(`ring message kind 0x${kind.toString(16)} needs ${n} continuation record(s), has ${cont}`);
+    if (cont < n) corrupt(`ring message kind 0x${kind.toString(16)} needs ${n} continuation record(s), has ${cont}`);
+    for (let k = 1; k <= n; k++) {
+      if ((i + k + 1) * RECORD_WORDS > words.length) {
+        corrupt(`ring message kind 0x${kind.toString(16)} at index ${i} needs record ${i + k}, past the end of the records given`);
+      }
+      const c = words[(i + k) * RECORD_WORDS]! >>> 0;
+      if (wordKind(c) !== KIND_CONT || wordCont(c) !== k) {
+        corrupt(`ring record ${i + k} should be continuation ${k} of the message at index ${i}`);
+      }
+    }
+  };
+  if ((i + 1) * RECORD_WORDS > words.length || i < 0 || !Number.isInteger(i)) {
+    corrupt(`ring record index ${i} is outside the ${Math.floor(words.length / RECORD_WORDS)} record(s) given`);
+  }
+  // The encoders refuse args of 2^53 and above (a Number would round them):
+  // a record carrying one was not written by them.
+  const arg = (k: number): number => {
+    if (words[(i + k) * RECORD_WORDS + 3]! >>> 0 >= 0x200000) {
+      corrupt(`ring record ${i + k} carries an argument of 2^53 or more, which no encoder writes`);
+    }
+    return addressOf(words, i + k);
   };
   switch (kind) {
     case KIND_FAULT: {
@@ -187,7 +216,7 @@ export function decodeMessage(words: Words, i: number): RingMessage {
       return {
         kind: 'fault',
         uffdId,
-        address: addressOf(words, i),
+        address: arg(0),
         write: (flags & FLAG_WRITE) !== 0,
         wp: (flags & FLAG_WP) !== 0,
         minor: (flags & FLAG_MINOR) !== 0,
@@ -195,17 +224,17 @@ export function decodeMessage(words: Words, i: number): RingMessage {
       };
     }
     case KIND_FORK:
-      return { kind: 'fork', uffdId, childUffdId: addressOf(words, i) };
+      return { kind: 'fork', uffdId, childUffdId: arg(0) };
     case KIND_REMAP:
       need(2);
-      return { kind: 'remap', uffdId, from: addressOf(words, i), to: addressOf(words, i + 1), length: addressOf(words, i + 2) };
+      return { kind: 'remap', uffdId, from: arg(0), to: arg(1), length: arg(2) };
     case KIND_REMOVE:
       need(1);
-      return { kind: 'remove', uffdId, start: addressOf(words, i), end: addressOf(words, i + 1) };
+      return { kind: 'remove', uffdId, start: arg(0), end: arg(1) };
     case KIND_UNMAP:
       need(1);
-      return { kind: 'unmap', uffdId, start: addressOf(words, i), end: addressOf(words, i + 1) };
+      return { kind: 'unmap', uffdId, start: arg(0), end: arg(1) };
     default:
-      throw new RangeError(`ring record at index ${i} is not a message head (kind 0x${kind.toString(16)})`);
+      return corrupt(`ring record at index ${i} is not a message head (kind 0x${kind.toString(16)})`);
   }
 }

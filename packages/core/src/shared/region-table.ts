@@ -46,6 +46,8 @@ export const ENTRY_ZERO = 2;
 
 /** Entry flag: resolver failures install zero pages instead of poisoning (SIGBUS). */
 export const FLAG_ON_ERROR_ZERO = 1;
+/** Entry flag: first-touch faults are appended to the fault trace (map/adopt `record: true`). */
+export const FLAG_RECORD = 2;
 
 /**
  * How the native waiter may serve the entry's faults itself, without JS
@@ -259,7 +261,7 @@ export class RegionTable {
       if (high >= this.capacity) {
         throw new FaultlineError(
           'ERR_FAULTLINE_TABLE_FULL',
-          `the region table is full (${this.capacity} entries); create the handler with a larger regionTableCapacity`,
+          `the region table is full (${this.capacity} entries); unmap regions, or create the handler with a larger maxRegions (the table holds 4 entries per region)`,
         );
       }
       slot = high;

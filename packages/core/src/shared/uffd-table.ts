@@ -37,6 +37,11 @@ export class UffdTable {
     return this.fds[id]!;
   }
 
+  /** The id that holds `fd`, or -1. */
+  idOf(fd: number): number {
+    return this.fds.indexOf(fd);
+  }
+
   /** Claims the first free id for `fd`. */
   claim(fd: number): number {
     for (let id = 0; id < this.fds.length; id++) {

@@ -15,7 +15,8 @@
 import { FaultlineError } from '../errors.js';
 import type { PageResolver, ResolveRequest, ResolveResult } from '../resolver.js';
 import { FLAG_MINOR, FLAG_WP, FLAG_WRITE } from '../ring/layout.js';
-import { ENTRY_ZERO, FLAG_ON_ERROR_ZERO, LookupResult, type RegionTable } from '../shared/region-table.js';
+import type { FaultTraceBuffer } from '../shared/fault-trace.js';
+import { ENTRY_ZERO, FLAG_ON_ERROR_ZERO, FLAG_RECORD, LookupResult, type RegionTable } from '../shared/region-table.js';
 import { STAT, type StatsBlock } from '../shared/region-stats.js';
 import type { UffdTable } from '../shared/uffd-table.js';
 import type { FailurePolicy } from './failure.js';
@@ -81,6 +82,8 @@ export interface FaultServerDeps {
   scratch: ScratchPool;
   deadlines: FaultDeadlines;
   observe?: FaultObserver;
+  /** Where recording regions' first touches go, and the handler's epoch (Date.now() at create) its times count from. */
+  trace?: { buffer: FaultTraceBuffer; epochMs: number };
 }
 
 export class FaultServer {
@@ -138,6 +141,8 @@ export class FaultServer {
       installer.retry(fd, regionId, page, ps);
       return undefined;
     }
+    // Recorded before the install wakes the thread (see the native path: the same rule).
+    if ((hit.flags & FLAG_RECORD) !== 0) this.recordTouch(f);
     const end = hit.start + hit.length;
     const pages = (faultFlags & FLAG_MINOR) !== 0 ? 1 : Math.max(1, Math.min(hit.readahead, (end - page) / ps));
     f.length = pages * ps;
@@ -310,6 +315,14 @@ export class FaultServer {
     // lack UFFD_FEATURE_POISON); so does a failed zero page (which then can
     // only be woken).
     this.fail(f, err, f.zeroPolicy || kind === 'poison' || kind === 'zero');
+  }
+
+  /** A first touch: into the fault trace (the JS twin of the native path's append). */
+  private recordTouch(f: Fault): void {
+    const trace = this.deps.trace;
+    if (!trace) return;
+    const us = (performance.timeOrigin + performance.now() - trace.epochMs) * 1000;
+    trace.buffer.append(f.regionId, f.offset / f.pageSize, us);
   }
 
   private fail(f: Fault, err: unknown, zeroPolicy: boolean): void {

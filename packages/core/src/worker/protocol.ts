@@ -32,6 +32,8 @@ export interface ServeTask {
   ringSab: SharedArrayBuffer;
   tableSab: SharedArrayBuffer;
   statsSab: SharedArrayBuffer;
+  /** The fault trace recording regions append to (shared/fault-trace.ts). */
+  traceSab: SharedArrayBuffer;
   uffdTableSab: SharedArrayBuffer;
   controlSab: SharedArrayBuffer;
   pageSize: number;

@@ -29,6 +29,7 @@ import { UffdTable } from '../shared/uffd-table.js';
 import { ControlChannel } from './control-channel.js';
 import { FailurePolicy } from './failure.js';
 import { FaultServer } from './fault.js';
+import { FaultTraceBuffer } from '../shared/fault-trace.js';
 import { Installer } from './installer.js';
 import { toWireError, type FromWorker, type ServeTask } from './protocol.js';
 import { ResolverRegistry } from './resolver-registry.js';
@@ -97,6 +98,7 @@ class ServeLoop {
         endCall: () => this.control.endResolverCall(worker),
       },
       observe: (uffdId, regionId, address, faultFlags, tid) => this.sample(uffdId, regionId, address, faultFlags, tid),
+      trace: { buffer: new FaultTraceBuffer(task.traceSab), epochMs: task.epochMs },
     });
     this.events = new UffdEventApplier(table, this.ring, {
       applied: (event) => post({ type: 'uffd-event', worker, event }),
@@ -137,6 +139,8 @@ class ServeLoop {
       regionTable: new Uint8Array(this.task.tableSab),
       regionStats: new Int32Array(this.task.statsSab),
       nativeResolvers: this.task.nativeResolvers,
+      faultTrace: new Int32Array(this.task.traceSab),
+      epochMs: this.task.epochMs,
     });
     this.waiter = waiter;
     const records = this.records;

@@ -99,7 +99,8 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
 
   // new FaultWaiter({ control, uffdTable, worker, ownUffdId, epollFd, kickFd,
   //                   doorbell, pageSize, maxSpinUs, parkMs,
-  //                   regionTable, regionStats, nativeResolvers })
+  //                   regionTable, regionStats, nativeResolvers,
+  //                   faultTrace?, epochMs? })
   explicit FaultWaiter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FaultWaiter>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "new FaultWaiter(options) needs an options object");
@@ -132,7 +133,15 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
     }
     size_t stat_words = 0;
     int32_t* stats = Int32Words(o, "regionStats", &stat_words);
-    native_ = serve::NativePath(regions_, serve::RegionStatsView(stats, stat_words), page_size_);
+    // Optional: the fault trace recording regions append to (shared/fault-trace.ts).
+    serve::FaultTraceView trace;
+    if (o.Has("faultTrace") && o.Get("faultTrace").IsTypedArray()) {
+      size_t trace_words = 0;
+      int32_t* words = Int32Words(o, "faultTrace", &trace_words);
+      trace = serve::FaultTraceView(words, trace_words, NumberOption(o, "epochMs", 0, 1e16));
+      keep_trace_ = Napi::Persistent(o.Get("faultTrace").As<Napi::Object>());
+    }
+    native_ = serve::NativePath(regions_, serve::RegionStatsView(stats, stat_words), trace, page_size_);
     native_on_ = o.Get("nativeResolvers").ToBoolean().Value();
     keep_regions_ = Napi::Persistent(o.Get("regionTable").As<Napi::Object>());
     keep_stats_ = Napi::Persistent(o.Get("regionStats").As<Napi::Object>());
@@ -393,6 +402,7 @@ class FaultWaiter : public Napi::ObjectWrap<FaultWaiter> {
   Napi::ObjectReference keep_table_;
   Napi::ObjectReference keep_regions_;
   Napi::ObjectReference keep_stats_;
+  Napi::ObjectReference keep_trace_;
   serve::RegionTableView regions_;
   serve::NativePath native_;
   bool native_on_ = false;

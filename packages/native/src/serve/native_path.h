@@ -23,6 +23,7 @@
 
 #include "../pattern_fill.h"
 #include "../uffd_constants.h"
+#include "fault_trace.h"
 #include "region_table.h"
 
 namespace faultline::serve {
@@ -30,14 +31,15 @@ namespace faultline::serve {
 class NativePath {
  public:
   NativePath() = default;
-  NativePath(RegionTableView table, RegionStatsView stats, uint64_t page_size)
-      : table_(table), stats_(stats), page_size_(page_size) {}
+  NativePath(RegionTableView table, RegionStatsView stats, FaultTraceView trace, uint64_t page_size)
+      : table_(table), stats_(stats), trace_(trace), page_size_(page_size) {}
   NativePath(const NativePath&) = delete;
   NativePath& operator=(const NativePath&) = delete;
   NativePath(NativePath&& other) noexcept { *this = static_cast<NativePath&&>(other); }
   NativePath& operator=(NativePath&& other) noexcept {
     table_ = other.table_;
     stats_ = other.stats_;
+    trace_ = other.trace_;
     page_size_ = other.page_size_;
     scratch_ = other.scratch_;
     scratch_bytes_ = other.scratch_bytes_;
@@ -66,6 +68,10 @@ class NativePath {
     uint64_t end = e.start + e.length;
     uint64_t length = e.state == kEntryZero ? ps : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps)) * ps;
     uint64_t offset = e.offset + (page - e.start);
+    // A recording region: the touch goes in the trace before the install wakes the thread, so
+    // whoever the thread tells next already finds it there. A page faulted by two threads at
+    // once is listed twice (the trace's reader keeps the first).
+    if (e.state == kEntryRegion && (e.flags & kFlagRecord) != 0) trace_.Append(e.region_id, offset / ps);
     int64_t done = 0;
     switch (kind) {
       case kNativeZero:
@@ -203,6 +209,7 @@ class NativePath {
 
   RegionTableView table_;
   RegionStatsView stats_;
+  FaultTraceView trace_;
   uint64_t page_size_ = 4096;
   uint8_t* scratch_ = nullptr;
   uint64_t scratch_bytes_ = 0;

@@ -30,6 +30,10 @@ inline constexpr int kEntryFree = 0;
 inline constexpr int kEntryRegion = 1;
 inline constexpr int kEntryZero = 2;  // removed (REMOVE): zero pages whatever the resolver says
 
+// Entry flags (region-table.ts FLAG_*).
+inline constexpr int kFlagOnErrorZero = 1;
+inline constexpr int kFlagRecord = 2;  // first-touch faults go to the fault trace
+
 inline constexpr int kNativeNone = 0;
 inline constexpr int kNativeZero = 1;
 inline constexpr int kNativePattern = 2;

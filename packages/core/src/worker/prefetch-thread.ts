@@ -1,0 +1,265 @@
+/**
+ * A prefetch: one thread that installs a recorded working set into a served
+ * region ahead of the faults, in recorded order, runs of consecutive pages as
+ * one UFFDIO_COPY each. It runs beside the serve loops, at a lower scheduling
+ * priority (nice +10 on this thread only), so the workers serving demand
+ * faults get the CPU first; a page a demand fault installed first comes back
+ * EEXIST and is skipped.
+ *
+ * Bytes come from the trace file's page data (one sequential read through a
+ * large window) or, without data, from the region's resolver loaded here.
+ * Before each run the region table must still say the range is this region's
+ * and undiscarded (a REMOVE, UNMAP, REMAP or unmap cancels what is left of it),
+ * and the main thread can cancel the whole prefetch (unmap, close).
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import native from '@faultline/native';
+import { codeOf } from '../errors.js';
+import type { PageResolver, ResolveResult, ResolverInfo, ResolverSpec } from '../resolver.js';
+import { ENTRY_REGION, LookupResult, RegionTable } from '../shared/region-table.js';
+import type { PrefetchReport } from '../trace/plan.js';
+import { ResolverRegistry } from './resolver-registry.js';
+
+export interface PrefetchJob {
+  fd: number;
+  uffdId: number;
+  regionId: number;
+  tableSab: SharedArrayBuffer;
+  /** Address of the region's page 0 when the prefetch started. */
+  address: number;
+  /** Resolver offset of page 0 (adopt's `offset`). */
+  offset: number;
+  pageSize: number;
+  pages: Uint32Array;
+  data?: { path: string; offset: number };
+  /** The region's resolver, loaded in this thread when pages come without data (and for fill: 'all'). */
+  resolver: { spec: ResolverSpec; info: ResolverInfo };
+  /** 'all': after the plan, every other page of the region, in address order, at most `fillRate` bytes/s. */
+  fill: 'working-set' | 'all';
+  /** Bytes per second for the fill after the working set; 0: no limit. */
+  fillRate: number;
+  /** Pages in the region. */
+  regionPages: number;
+  /** Int32Array word 0: set to 1 by the main thread to stop. */
+  cancelSab: SharedArrayBuffer;
+  /** Largest single install, bytes. */
+  maxRunBytes: number;
+}
+
+const { EEXIST, EAGAIN } = native.constants;
+const EAGAIN_RETRIES = 64;
+const DATA_WINDOW = 8 << 20;
+
+/** Reads the trace's page data front to back through one large window. */
+class DataWindow {
+  private buf: Buffer = Buffer.alloc(0);
+  private start = 0;
+  private end = 0;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  /** `length` bytes at file position `at`, as a view valid until the next call. */
+  async bytes(at: number, length: number): Promise<Buffer> {
+    if (at < this.start || at + length > this.end) {
+      const size = Math.max(DATA_WINDOW, length);
+      if (this.buf.length < size) this.buf = Buffer.alloc(size);
+      let done = 0;
+      while (done < size) {
+        const { bytesRead } = await this.fh.read(this.buf, done, size - done, at + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      this.start = at;
+      this.end = at + done;
+      if (done < length) throw Object.assign(new Error(`the trace's page data ends at byte ${this.end}, before ${at + length}`), { code: 'ERR_FAULTLINE_TRACE_DATA' });
+    }
+    return this.buf.subarray(at - this.start, at - this.start + length);
+  }
+}
+
+interface Run {
+  /** Region page index of the run's first page. */
+  first: number;
+  /** Pages. */
+  n: number;
+  /** Position of the first page in its list (its place in the trace's page data). */
+  index: number;
+}
+
+/** Runs of consecutive page indexes, in list order, at most `maxRun` pages each. */
+function* runsOf(pages: ArrayLike<number>, maxRun: number): Generator<Run> {
+  for (let i = 0; i < pages.length; ) {
+    let n = 1;
+    while (i + n < pages.length && n < maxRun && pages[i + n] === pages[i]! + n) n++;
+    yield { first: pages[i]!, n, index: i };
+    i += n;
+  }
+}
+
+/** The region's pages the plan does not list, in address order (fill: 'all'). */
+function restOf(plan: Uint32Array, regionPages: number): Uint32Array {
+  const listed = new Uint8Array(regionPages);
+  for (const p of plan) if (p < regionPages) listed[p] = 1;
+  const rest = new Uint32Array(regionPages - listed.reduce((n, x) => n + x, 0));
+  let k = 0;
+  for (let p = 0; p < regionPages; p++) if (listed[p] === 0) rest[k++] = p;
+  return rest;
+}
+
+async function run(job: PrefetchJob): Promise<PrefetchReport> {
+  const t0 = performance.now();
+  const ps = job.pageSize;
+  const rest = job.fill === 'all' ? restOf(job.pages, job.regionPages) : new Uint32Array(0);
+  const report: PrefetchReport = {
+    pages: job.pages.length + rest.length,
+    installed: 0,
+    alreadyPresent: 0,
+    cancelled: 0,
+    failed: 0,
+    ms: 0,
+    workingSetMs: 0,
+  };
+  const cancel = new Int32Array(job.cancelSab);
+  const table = new RegionTable(job.tableSab);
+  const hit = new LookupResult();
+  try {
+    setPriority(native.gettid(), 10);
+  } catch {
+    // not allowed to lower it (or no such thread): run at the same priority
+  }
+  const maxRun = Math.max(1, Math.floor(job.maxRunBytes / ps));
+  let fh: FileHandle | null = null;
+  const registry = new ResolverRegistry();
+  const scratch = Buffer.alloc(maxRun * ps);
+  let resolver: PageResolver | null = null;
+  const loadResolver = async (): Promise<PageResolver> => {
+    if (!resolver) {
+      await registry.load(job.regionId, job.resolver.spec, job.resolver.info, { resolveTimeoutMs: 60_000, retries: 0 });
+      resolver = registry.get(job.regionId)!;
+    }
+    return resolver;
+  };
+  const fromResolver = async (r: Run): Promise<Uint8Array | null> =>
+    produce(await loadResolver(), job, scratch, job.address + r.first * job.pageSize, r.first, r.n);
+  /** Installs `runs`; at most `rate` bytes per second when given. False once cancelled. */
+  const installRuns = async (runs: Iterable<Run>, total: number, bytesOf: (r: Run) => Promise<Uint8Array | null>, rate: number): Promise<boolean> => {
+    let done = 0;
+    let bytesSoFar = 0;
+    const started = performance.now();
+    for (const r of runs) {
+      if (Atomics.load(cancel, 0) !== 0) {
+        report.cancelled += total - done;
+        return false;
+      }
+      done += r.n;
+      const address = job.address + r.first * ps;
+      // Still this region's, still where it was, not discarded: else skip the run.
+      if (!servedHere(table, hit, job, address, r.first, r.n)) {
+        report.cancelled += r.n;
+        continue;
+      }
+      let bytes: Uint8Array | null;
+      try {
+        bytes = await bytesOf(r);
+      } catch (err) {
+        bytes = null;
+        report.error ??= { code: codeOf(err, 'ERR_FAULTLINE_RESOLVER_FAILED'), message: (err as Error)?.message ?? String(err) };
+      }
+      if (bytes === null) {
+        report.failed += r.n; // left to demand faults, which apply the region's policy
+        continue;
+      }
+      install(job, report, address, bytes, r.n);
+      bytesSoFar += r.n * ps;
+      if (rate > 0) {
+        // Ahead of the rate: sleep it off (a cancel wakes the sleep).
+        const ahead = (bytesSoFar / rate) * 1000 - (performance.now() - started);
+        if (ahead > 1) Atomics.wait(cancel, 0, 0, ahead);
+      }
+    }
+    return true;
+  };
+  try {
+    let workingSet: boolean;
+    if (job.data) {
+      fh = await open(job.data.path, 'r');
+      const data = new DataWindow(fh);
+      const base = job.data.offset;
+      workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, (r) => data.bytes(base + r.index * ps, r.n * ps), 0);
+    } else {
+      workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, async (r) => fromResolver(r), 0);
+    }
+    report.workingSetMs = performance.now() - t0;
+    if (rest.length > 0) {
+      if (!workingSet) report.cancelled += rest.length;
+      else await installRuns(runsOf(rest, maxRun), rest.length, async (r) => fromResolver(r), job.fillRate);
+    }
+  } finally {
+    await fh?.close().catch(() => undefined);
+    await registry.dropAll();
+  }
+  report.ms = performance.now() - t0;
+  return report;
+}
+
+function servedHere(table: RegionTable, hit: LookupResult, job: PrefetchJob, address: number, first: number, n: number): boolean {
+  const ps = job.pageSize;
+  for (const a of [address, address + (n - 1) * ps]) {
+    if (!table.lookup(job.uffdId, a, hit)) return false;
+    if (hit.state !== ENTRY_REGION || hit.regionId !== job.regionId) return false;
+    if (hit.offset + (a - hit.start) !== job.offset + (first + (a - address) / ps) * ps) return false;
+  }
+  return true;
+}
+
+/** The run's bytes from the resolver (undefined / { filled } / { source } / 'zero'); null for anything else. */
+async function produce(resolver: PageResolver, job: PrefetchJob, scratch: Buffer, address: number, first: number, n: number): Promise<Uint8Array | null> {
+  const ps = job.pageSize;
+  const out = scratch.subarray(0, n * ps);
+  out.fill(0);
+  const request = { offset: job.offset + first * ps, length: n * ps, address, write: false, pageSize: ps, regionId: job.regionId, uffdId: job.uffdId };
+  const result: ResolveResult = await resolver.resolve(request, out);
+  if (result === undefined || result === null || result === 'zero') return out;
+  if (typeof result === 'object' && 'source' in result && ArrayBuffer.isView(result.source) && result.source.byteLength >= n * ps) {
+    return new Uint8Array(result.source.buffer, result.source.byteOffset, n * ps);
+  }
+  if (typeof result === 'object' && 'filled' in result && result.filled >= n * ps) return out;
+  return null; // a partial or special answer: leave these pages to demand faults, which apply the rules
+}
+
+/** Installs `n` pages at `address`; a page already there is skipped and the rest of the run continues. */
+function install(job: PrefetchJob, report: PrefetchReport, address: number, bytes: Uint8Array, n: number): void {
+  const ps = job.pageSize;
+  let done = 0;
+  let again = 0;
+  while (done < n) {
+    const res = native.uffdCopy(job.fd, address + done * ps, bytes, done * ps, (n - done) * ps, 0);
+    if (res > 0) {
+      done += res / ps;
+      report.installed += res / ps;
+      continue;
+    }
+    if (res === -EEXIST) {
+      report.alreadyPresent++;
+      done++;
+    } else if (res === -EAGAIN && again++ < EAGAIN_RETRIES) {
+      // The target's memory map is changing (an event being delivered): try again.
+    } else {
+      // ENOENT / ESRCH (range or process gone) or anything else: the rest is not ours to fill.
+      report.cancelled += n - done;
+      return;
+    }
+  }
+}
+
+const job = workerData as PrefetchJob;
+run(job).then(
+  (report) => parentPort!.postMessage({ type: 'done', report }),
+  (err: unknown) =>
+    parentPort!.postMessage({
+      type: 'failed',
+      error: { code: codeOf(err, 'ERR_FAULTLINE_RESOLVER_LOAD'), message: (err as Error)?.message ?? String(err) },
+    }),
+);

@@ -1,0 +1,201 @@
+// Record and prefetch: a region records its first touches (native path and
+// JS), the trace round-trips through a trace file (with and without the
+// pages' bytes), and a fresh region prefetched from it has every working-set
+// page installed before it is touched — bytes checked, counts exact.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import testing from '@faultline/native/testing';
+import { FaultHandler, resolvers, readTrace, writeTrace } from '../dist/index.js';
+import { firstDifference, permutation, tempDir, writePatternFile } from './helpers.mjs';
+
+const PAGE = 4096;
+const PAGES = 2048; // 8 MiB
+const SEED = 5150;
+let tmp;
+let memFile;
+let memBytes;
+
+before(() => {
+  tmp = tempDir('faultline-trace-');
+  memFile = `${tmp.dir}/mem.bin`;
+  memBytes = writePatternFile(memFile, PAGES * PAGE, SEED);
+});
+after(() => tmp.cleanup());
+
+/** A fixed working set: 20% of the pages in a fixed pseudo-random order. */
+const workingSet = () => Array.from(permutation(PAGES, 99)).slice(0, PAGES / 5);
+
+/** Touches `pages` one at a time, in order, from one native thread (so the first-touch order is exactly this). */
+async function touchInOrder(region, pages) {
+  for (const p of pages) await testing.touchPages(region.address + p * PAGE, PAGE, { threads: 1, latencies: false });
+}
+
+for (const nativeResolvers of [true, false]) {
+  test(`record (${nativeResolvers ? 'native path' : 'JS'}): the trace lists each first touch once, in order, with times`, async () => {
+    const handler = await FaultHandler.create({ workers: 2, nativeResolvers });
+    try {
+      const region = await handler.map({ size: PAGES * PAGE, resolver: resolvers.file(memFile), record: true });
+      const ws = workingSet().slice(0, 64);
+      await touchInOrder(region, ws);
+      await touchInOrder(region, ws.slice(0, 10)); // touched again: not first touches, not recorded again
+      const t = region.trace();
+      assert.deepEqual(Array.from(t.pages), ws);
+      assert.equal(t.pageSize, PAGE);
+      assert.equal(t.size, PAGES * PAGE);
+      assert.equal(t.offset, 0);
+      assert.equal(t.complete, true);
+      for (let i = 1; i < t.timesUs.length; i++) assert.ok(t.timesUs[i] >= t.timesUs[i - 1], 'times grow with the order');
+      // A region that does not record says so.
+      const plain = await handler.map({ size: 16 * PAGE, resolver: resolvers.zero() });
+      assert.throws(() => plain.trace(), { code: 'ERR_FAULTLINE_NOT_RECORDING' });
+    } finally {
+      await handler.close();
+    }
+  });
+}
+
+for (const withData of [true, false]) {
+  test(`prefetch from a trace file ${withData ? 'holding the pages' : 'without pages (the resolver produces them)'}: the working set is installed before it is touched`, async () => {
+    const ws = workingSet();
+    const file = `${tmp.dir}/ws-${withData}.trace`;
+    const handler = await FaultHandler.create({ workers: 2 });
+    try {
+      const recording = await handler.map({ size: PAGES * PAGE, resolver: resolvers.file(memFile), record: true, name: 'first-run' });
+      await testing.touchPages(recording.address, recording.size, { threads: 1, latencies: false, order: 'sequential' }); // all pages...
+      const sequential = recording.trace();
+      assert.equal(sequential.pages.length, PAGES);
+      await recording.unmap();
+
+      // Record the real working set in a fresh region.
+      const rec = await handler.map({ size: PAGES * PAGE, resolver: resolvers.file(memFile), record: true });
+      await touchInOrder(rec, ws);
+      await writeTrace(file, [rec.trace()], withData ? { memFile } : {});
+      await rec.unmap();
+      if (withData) assert.ok(statSync(file).size >= ws.length * PAGE, 'the pages are in the file');
+
+      const { regions } = await readTrace(file);
+      assert.equal(regions.length, 1);
+      assert.deepEqual(Array.from(regions[0].pages), ws);
+      assert.equal(regions[0].data !== undefined, withData);
+
+      // The restore: a resolver that fails every call, so the only way a page can be right is the prefetch
+      // (with page data) — or, without data, the file resolver the prefetch loads itself.
+      const resolver = withData ? resolvers.custom(new URL('./fixtures/refusing-resolver.mjs', import.meta.url), {}) : resolvers.file(memFile);
+      const restored = await handler.map({ size: PAGES * PAGE, resolver, prefetch: regions[0], onError: 'zero' });
+      const report = await restored.prefetched();
+      assert.deepEqual(
+        { pages: report.pages, installed: report.installed, alreadyPresent: report.alreadyPresent, cancelled: report.cancelled, failed: report.failed },
+        { pages: ws.length, installed: ws.length, alreadyPresent: 0, cancelled: 0, failed: 0 },
+      );
+      const faultsBefore = restored.stats().faults;
+      const got = new Uint8Array(restored.buffer);
+      for (const p of ws) {
+        const at = p * PAGE;
+        assert.equal(firstDifference(got.subarray(at, at + PAGE), memBytes.subarray(at, at + PAGE)), -1, `page ${p}`);
+      }
+      assert.equal(restored.stats().faults, faultsBefore, 'touching the prefetched working set took no fault');
+      assert.equal(restored.stats().errors, 0);
+    } finally {
+      await handler.close();
+    }
+  });
+}
+
+test('prefetch races demand faults: each page installed once (EEXIST counted as alreadyPresent), every byte right', async () => {
+  const handler = await FaultHandler.create({ workers: 2 });
+  try {
+    const trace = { pageSize: PAGE, pages: Uint32Array.from({ length: PAGES }, (_, i) => i) };
+    const region = await handler.map({ size: PAGES * PAGE, resolver: resolvers.file(memFile), prefetch: trace });
+    // Demand faults from 2 threads across the whole region while the prefetch runs.
+    await testing.touchPages(region.address, region.size, { threads: 2, order: 'random', seed: 4, latencies: false });
+    const report = await region.prefetched();
+    assert.equal(report.pages, PAGES);
+    assert.equal(report.installed + report.alreadyPresent, PAGES);
+    assert.equal(report.cancelled + report.failed, 0);
+    await handler.idle();
+    assert.equal(region.stats().pagesInstalled + report.installed, PAGES, 'one install per page between demand and prefetch');
+    assert.equal(firstDifference(new Uint8Array(region.buffer), memBytes), -1);
+  } finally {
+    await handler.close();
+  }
+});
+
+test('unmap and close cancel a running prefetch; a bad plan is refused at map()', async () => {
+  const handler = await FaultHandler.create({ workers: 1 });
+  const all = { pageSize: PAGE, pages: Uint32Array.from({ length: PAGES }, (_, i) => i) };
+  try {
+    // A slow resolver and single-page runs (a shuffled plan) keep the prefetch going long enough to be cancelled.
+    const slow = resolvers.custom(new URL('./fixtures/slow-resolver.mjs', import.meta.url), { ms: 10 });
+    const shuffled = { pageSize: PAGE, pages: permutation(PAGES, 7) };
+    const region = await handler.map({ size: PAGES * PAGE, resolver: slow, prefetch: shuffled });
+    await new Promise((r) => setTimeout(r, 100));
+    await region.unmap();
+    const report = await region.prefetched();
+    assert.ok(report.cancelled > 0, `cancelled ${report.cancelled}`);
+    assert.equal(report.installed + report.alreadyPresent + report.cancelled + report.failed, PAGES);
+
+    await assert.rejects(handler.map({ size: 16 * PAGE, resolver: resolvers.zero(), prefetch: all }), (e) =>
+      e.code === 'ERR_FAULTLINE_INVALID_ARGUMENT' && /page 2047, beyond this region's 16 pages/.test(e.message));
+    await assert.rejects(handler.map({ size: 16 * PAGE, resolver: resolvers.zero(), prefetch: { pageSize: 2 << 20, pages: new Uint32Array(1) } }), (e) =>
+      e.code === 'ERR_FAULTLINE_INVALID_ARGUMENT' && /2097152-byte pages/.test(e.message));
+    await assert.rejects(handler.map({ size: 16 * PAGE, resolver: resolvers.zero(), prefetch: { pageSize: PAGE, pages: [1, 2] } }), (e) =>
+      e.code === 'ERR_FAULTLINE_INVALID_ARGUMENT' && /Uint32Array/.test(e.message));
+
+    const closing = await handler.map({ size: PAGES * PAGE, resolver: slow, prefetch: shuffled });
+    await new Promise((r) => setTimeout(r, 100));
+    await handler.close();
+    const r2 = await closing.prefetched();
+    assert.ok(r2.cancelled > 0);
+  } finally {
+    if (!handler.closed) await handler.close();
+  }
+});
+
+test('readTrace refuses what is not a trace file, naming the problem', async () => {
+  const junk = `${tmp.dir}/junk.trace`;
+  writePatternFile(junk, 4096, 1);
+  await assert.rejects(readTrace(junk), (e) => e.code === 'ERR_FAULTLINE_TRACE_FORMAT' && /does not start with FLTRACE/.test(e.message));
+  await assert.rejects(writeTrace(`${tmp.dir}/x.trace`, []), { code: 'ERR_FAULTLINE_INVALID_ARGUMENT' });
+  const t = { size: PAGES * PAGE, offset: 0, pageSize: PAGE, pages: Uint32Array.of(PAGES + 5), timesUs: Uint32Array.of(0), complete: true };
+  await assert.rejects(writeTrace(`${tmp.dir}/y.trace`, [t], { memFile }), (e) => e.code === 'ERR_FAULTLINE_TRACE_DATA' && /memory file/.test(e.message));
+});
+
+test("fill: 'all' installs the working set, then every other page (rate-limited by fillRate): the region stops faulting", async () => {
+  const handler = await FaultHandler.create({ workers: 2 });
+  try {
+    const ws = workingSet().slice(0, 100);
+    const region = await handler.map({
+      size: PAGES * PAGE,
+      resolver: resolvers.file(memFile),
+      prefetch: { pageSize: PAGE, pages: Uint32Array.from(ws) },
+      fill: 'all',
+    });
+    const report = await region.prefetched();
+    assert.equal(report.pages, PAGES);
+    assert.equal(report.installed, PAGES);
+    assert.ok(report.workingSetMs <= report.ms);
+    assert.equal(firstDifference(new Uint8Array(region.buffer), memBytes), -1);
+    assert.equal(region.stats().faults, 0, 'nothing was left to fault');
+
+    // No plan: fill everything, at most 4 MiB/s: 2 MiB cannot take less than ~0.5 s.
+    const small = await handler.map({ size: 512 * PAGE, resolver: resolvers.file(memFile), fill: 'all', fillRate: 4 << 20 });
+    const r2 = await small.prefetched();
+    assert.equal(r2.installed, 512);
+    assert.ok(r2.ms >= 400, `rate-limited fill took ${r2.ms} ms`);
+    assert.equal(firstDifference(new Uint8Array(small.buffer), memBytes.subarray(0, 512 * PAGE)), -1);
+
+    for (const [opts, pattern] of [
+      [{ fill: 'working-set' }, /needs prefetch/],
+      [{ fill: 'lazy', prefetch: { pageSize: PAGE, pages: new Uint32Array(1) } }, /drop prefetch/],
+      [{ fill: 'everything' }, /fill must be one of 'lazy', 'working-set', 'all'/],
+      [{ fill: 'all', fillRate: -1 }, /fillRate must be bytes per second/],
+      [{ fillRate: 1000 }, /fillRate limits fill: 'all' only/],
+    ]) {
+      await assert.rejects(handler.map({ size: 16 * PAGE, resolver: resolvers.zero(), ...opts }), (e) =>
+        e.code === 'ERR_FAULTLINE_INVALID_ARGUMENT' && pattern.test(e.message), JSON.stringify(opts));
+    }
+  } finally {
+    await handler.close();
+  }
+});
