@@ -32,7 +32,8 @@
         "src/serve/fault_waiter.cc",
         "src/serve/doorbell.cc",
         "src/diagnostics.cc",
-        "src/pattern.cc"
+        "src/pattern.cc",
+        "src/pagemap.cc"
       ]
     }
   ],

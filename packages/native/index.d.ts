@@ -456,3 +456,12 @@ export declare function writeStderr(text: string): void;
  * the reference). `view` must cover whole, 4-aligned words.
  */
 export declare function fillPattern(view: ArrayBufferView, seed: number, firstWord: number): void;
+
+/**
+ * PAGEMAP_SCAN on `pagemapFd` (/proc/self/pagemap): the ranges of
+ * [start, end) written since they were last write-protected, as [start, end)
+ * pairs in address order. The range must be registered for write protection
+ * on a uffd with UFFD_FEATURE_WP_ASYNC. `reset`: protect them again in the
+ * same walk (read and clear at once). Linux 6.7+.
+ */
+export declare function pagemapScanWritten(pagemapFd: number, start: number, end: number, reset?: boolean): Float64Array;

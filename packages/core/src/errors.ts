@@ -96,6 +96,8 @@ export const FAULTLINE_ERROR_CODES = [
   'ERR_FAULTLINE_TRACE_DATA',
   /** region.trace() on a region mapped without `record: true`. */
   'ERR_FAULTLINE_NOT_RECORDING',
+  /** region.dirtyPages() / trackWrites() on a region mapped without `trackWrites: true`. */
+  'ERR_FAULTLINE_NOT_TRACKING',
   // ---- Firecracker handshakes
   /** The handshake is not JSON. */
   'ERR_FAULTLINE_FC_BAD_JSON',

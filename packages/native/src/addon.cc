@@ -17,6 +17,7 @@ class FaultlineAddon : public Napi::Addon<FaultlineAddon> {
     InitSocket(env, exports);
     InitFaultWaiter(env, exports);
     InitDoorbell(env, exports);
+    InitPagemap(env, exports);
     InitDiagnostics(env, exports);
     InitPattern(env, exports);
   }

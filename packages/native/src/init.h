@@ -14,5 +14,6 @@ void InitPattern(Napi::Env env, Napi::Object exports);     // pattern.cc: the pa
 void InitFaultWaiter(Napi::Env env, Napi::Object exports);  // serve/fault_waiter.cc: where serve loops wait for faults (leader/followers)
 void InitDiagnostics(Napi::Env env, Napi::Object exports);  // diagnostics.cc: synchronous stderr
 void InitDoorbell(Napi::Env env, Napi::Object exports);     // serve/doorbell.cc: wakes a leader asleep in read(2)
+void InitPagemap(Napi::Env env, Napi::Object exports);      // pagemap.cc: PAGEMAP_SCAN (written pages, WP_ASYNC)
 
 }  // namespace faultline

@@ -112,6 +112,13 @@ export interface MapOptions {
   readahead?: number;
   /** Record the region's first touches (page, order, time): region.trace(), writeTrace(). Default false. */
   record?: boolean;
+  /**
+   * Track which pages are written (region.dirtyPages()): the range is
+   * registered for write protection too, with UFFD_FEATURE_WP_ASYNC, so the
+   * kernel notes the first write to each page without a fault message.
+   * Linux 6.7+. Default false.
+   */
+  trackWrites?: boolean;
   /** Install this recorded working set ahead of the faults, in the background (readTrace(), or a Trace). */
   prefetch?: PrefetchPlan;
   /**
@@ -137,7 +144,7 @@ export interface MapOptions {
 
 /** Every MapOptions key. */
 export const MAP_OPTION_KEYS = optionNames<MapOptions>()(
-  'size', 'pageSize', 'resolver', 'readahead', 'record', 'prefetch', 'fill', 'fillRate', 'onError', 'resolveTimeoutMs', 'name',
+  'size', 'pageSize', 'resolver', 'readahead', 'record', 'trackWrites', 'prefetch', 'fill', 'fillRate', 'onError', 'resolveTimeoutMs', 'name',
 );
 
 export interface AdoptRegion {
@@ -227,6 +234,8 @@ export interface RegionConfig {
   resolver: ResolverSpec;
   readahead: number;
   record: boolean;
+  /** Own regions only (map()). */
+  trackWrites?: boolean;
   prefetch: PrefetchPlan | null;
   fill: FillMode;
   fillRate: number;
@@ -326,6 +335,7 @@ export function mapConfig(given: MapOptions, pageSize: number, defaultName: stri
     resolver: checkResolverSpec('resolver', options.resolver),
     readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
     record: options.record === undefined ? false : checkBoolean('record', options.record),
+    trackWrites: options.trackWrites === undefined ? false : checkBoolean('trackWrites', options.trackWrites),
     prefetch: checkPrefetchPlan('prefetch', options.prefetch, regionPageSize, options.size),
     ...checkFill('', options),
     ...onErrorConfig(options.onError, 'onError'),

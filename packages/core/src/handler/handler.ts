@@ -23,7 +23,8 @@ import { featureMask, featureNames, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { FaultRing } from '../ring/ring.js';
 import { ControlBlock } from '../shared/control-block.js';
-import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, FLAG_RECORD, RegionTable, type NativeResolver } from '../shared/region-table.js';
+import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, FLAG_RECORD, FLAG_TRACK_WRITES, RegionTable, type NativeResolver } from '../shared/region-table.js';
+import { WriteTracking } from './write-tracking.js';
 import { FaultTraceBuffer } from '../shared/fault-trace.js';
 import { Prefetches } from './prefetches.js';
 import type { PrefetchReport } from '../trace/plan.js';
@@ -93,6 +94,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly faultTrace: FaultTraceBuffer;
   private readonly recordings: Recordings;
   private readonly prefetches: Prefetches;
+  private readonly writes = new WriteTracking();
   private stopStatsTicker: () => void = () => undefined;
   private readonly unheard = new UnheardErrors(native.writeStderr);
   private state: 'open' | 'closing' | 'closed' = 'open';
@@ -197,6 +199,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.assertOpen('map');
     const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`, this.config.resolveTimeoutMs);
     checkResolverSource('resolver', r.resolver, this.pageSize);
+    if (r.trackWrites) this.writes.check(this.features, r.pageSize);
     const regionId = this.registry.allocate();
     try {
       await this.loadResolver(regionId, r);
@@ -217,13 +220,16 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         ...nativeResolver,
       });
       try {
-        native.uffdRegister(this.fd, mapping.address, r.size, native.constants.UFFDIO_REGISTER_MODE_MISSING);
+        const { UFFDIO_REGISTER_MODE_MISSING: MISSING, UFFDIO_REGISTER_MODE_WP: WP } = native.constants;
+        native.uffdRegister(this.fd, mapping.address, r.size, r.trackWrites ? MISSING | WP : MISSING);
+        // Every page starts protected (WP_UNPOPULATED puts markers in the empty ones): writes count from here.
+        if (r.trackWrites) native.uffdWriteprotect(this.fd, mapping.address, r.size, native.constants.UFFDIO_WRITEPROTECT_MODE_WP);
       } catch (err) {
         this.table.removeRegion(regionId);
         throw err;
       }
       const prefetch = this.startPrefetch(this.fd, this.ownUffdId, regionId, mapping.address, 0, r);
-      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch);
+      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch, r.trackWrites === true);
       this.registry.addRegion(region);
       return region;
     } catch (err) {
@@ -360,6 +366,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.source.wake();
     await this.pool.stop(POOL_STOP_TIMEOUT_MS);
     this.releaseNative();
+    this.writes.close();
     this.registry.clear();
     this.state = 'closed';
     return report;
@@ -373,6 +380,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     unmapRegion: (regionId) => this.unmapRegion(regionId),
     releaseAdopted: (uffdId) => this.releaseAdopted(uffdId),
     trace: (regionId, name) => this.recordings.trace(regionId, name),
+    dirtyPages: (region, reset) => this.writes.dirtyPages(region, reset),
+    protectAll: (region) => this.writes.protectAll(this.fd, region),
   };
 
   /** Starts region `regionId`'s prefetch, if it asked for one (once the range is served: demand faults come first). */
@@ -388,6 +397,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       offset,
       pageSize: r.pageSize,
       pages,
+      writeProtect: r.trackWrites === true,
       ...(data ? { data } : {}),
       resolver: { spec: r.resolver, info: { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name } },
       fill: r.fill,
@@ -552,5 +562,5 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
 
 /** The region table flags of a region's entries. */
 function entryFlags(r: RegionConfig): number {
-  return (r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0) | (r.record ? FLAG_RECORD : 0);
+  return (r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0) | (r.record ? FLAG_RECORD : 0) | (r.trackWrites ? FLAG_TRACK_WRITES : 0);
 }

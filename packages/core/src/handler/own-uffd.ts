@@ -2,8 +2,8 @@
  * Opens this process's own uffd with the features the handler needs: those
  * the user asked for, plus POISON (it backs the default failure policy:
  * SIGBUS on the faulting thread), THREAD_ID (free, and lets 'fault' samples
- * name the thread) and MISSING_HUGETLBFS (huge page regions) where the
- * kernel offers them.
+ * name the thread), MISSING_HUGETLBFS (huge page regions) and WP_ASYNC with
+ * WP_UNPOPULATED (write tracking) where the kernel offers them.
  *
  * UFFDIO_API can be called once per fd, so what the kernel offers is learnt
  * on a throwaway fd first (native.uffdProbe) and a missing feature is named
@@ -30,8 +30,12 @@ export function openOwnUffd(wanted: readonly FeatureName[], userModeOnly: boolea
         (missing.includes('fork') ? ' (event fork also needs CAP_SYS_PTRACE)' : ''),
     );
   }
-  // Also MISSING_HUGETLBFS: regions may be hugetlbfs memory (MapOptions.pageSize).
-  const requested = featureMask(wanted) | (offered & (FEATURE_BITS.poison | FEATURE_BITS['thread-id'] | FEATURE_BITS['missing-hugetlbfs']));
+  // Also MISSING_HUGETLBFS: regions may be hugetlbfs memory (MapOptions.pageSize); and
+  // WP_ASYNC + WP_UNPOPULATED for write tracking (MapOptions.trackWrites). These only
+  // change ranges registered for them, so asking costs the other regions nothing.
+  const automatic =
+    FEATURE_BITS.poison | FEATURE_BITS['thread-id'] | FEATURE_BITS['missing-hugetlbfs'] | FEATURE_BITS['wp-async'] | FEATURE_BITS['wp-unpopulated'];
+  const requested = featureMask(wanted) | (offered & automatic);
   const fd = native.uffdCreate({ userModeOnly });
   try {
     return { fd, granted: native.uffdApi(fd, requested).features };

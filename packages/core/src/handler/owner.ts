@@ -7,6 +7,15 @@
 import type { RegionStats } from '../shared/region-stats.js';
 import type { PrefetchReport, Trace } from '../trace/plan.js';
 
+/** A write-tracked range of this process. */
+export interface TrackedRange {
+  readonly name: string;
+  readonly address: number;
+  readonly size: number;
+  readonly pageSize: number;
+  readonly tracksWrites: boolean;
+}
+
 export interface RegionHost {
   readonly pageSize: number;
   /** Counters of region `regionId`. */
@@ -17,6 +26,10 @@ export interface RegionHost {
   releaseAdopted(uffdId: number): Promise<void>;
   /** Region `regionId`'s first touches so far (it must record). */
   trace(regionId: number, name: string): Trace;
+  /** Page indexes of `region` written since it was mapped or last reset (map `trackWrites`). */
+  dirtyPages(region: TrackedRange, reset: boolean): Uint32Array;
+  /** Write-protects every page of `region`: from now on nothing counts as written. */
+  protectAll(region: TrackedRange): void;
 }
 
 /** What prefetched() says of a region that was not asked to prefetch. */

@@ -27,6 +27,8 @@ export class Region {
     readonly pageSize: number,
     /** The region's prefetch (map({ prefetch })), null without one. */
     private readonly prefetch: Promise<PrefetchReport> | null = null,
+    /** Mapped with trackWrites: dirtyPages() and trackWrites() work. */
+    readonly tracksWrites = false,
   ) {
     this.buffer = mapping.buffer;
     this.address = mapping.address;
@@ -45,6 +47,22 @@ export class Region {
    */
   trace(): Trace {
     return this.host.trace(this.id, this.name);
+  }
+
+  /**
+   * Page indexes written since the region was mapped, or since the last
+   * reset (map with `trackWrites: true`), in address order. `reset: true`
+   * reads and clears in one walk: a write that lands during the call is in
+   * this answer or the next, never lost (a write racing the reset may show
+   * in both).
+   */
+  dirtyPages(options: { reset?: boolean } = {}): Uint32Array {
+    return this.host.dirtyPages(this, options.reset === true);
+  }
+
+  /** Forgets every write so far: from now on only new writes count (dirtyPages). */
+  trackWrites(): void {
+    this.host.protectAll(this);
   }
 
   /** Resolves when the region's prefetch (map({ prefetch })) is over, with what it did. */

@@ -48,6 +48,8 @@ export const ENTRY_ZERO = 2;
 export const FLAG_ON_ERROR_ZERO = 1;
 /** Entry flag: first-touch faults are appended to the fault trace (map/adopt `record: true`). */
 export const FLAG_RECORD = 2;
+/** Entry flag: the range is registered MISSING|WP on a WP_ASYNC uffd; installs are write-protected (map `trackWrites`). */
+export const FLAG_TRACK_WRITES = 4;
 
 /**
  * How the native waiter may serve the entry's faults itself, without JS

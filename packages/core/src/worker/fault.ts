@@ -16,7 +16,7 @@ import { FaultlineError } from '../errors.js';
 import type { PageResolver, ResolveRequest, ResolveResult } from '../resolver.js';
 import { FLAG_MINOR, FLAG_WP, FLAG_WRITE } from '../ring/layout.js';
 import type { FaultTraceBuffer } from '../shared/fault-trace.js';
-import { ENTRY_ZERO, FLAG_ON_ERROR_ZERO, FLAG_RECORD, LookupResult, type RegionTable } from '../shared/region-table.js';
+import { ENTRY_ZERO, FLAG_ON_ERROR_ZERO, FLAG_RECORD, FLAG_TRACK_WRITES, LookupResult, type RegionTable } from '../shared/region-table.js';
 import { STAT, type StatsBlock } from '../shared/region-stats.js';
 import type { UffdTable } from '../shared/uffd-table.js';
 import type { FailurePolicy } from './failure.js';
@@ -37,6 +37,8 @@ class Fault {
   length = 0;
   /** Failures give a zero page (region onError 'zero') instead of SIGBUS. */
   zeroPolicy = false;
+  /** The region tracks writes: its pages are installed write-protected. */
+  writeProtect = false;
   scratch: Scratch | null = null;
   /** What the resolver sees (a separate object: the fields above are not its business). */
   readonly request: ResolveRequest;
@@ -126,6 +128,7 @@ export class FaultServer {
     f.pageSize = ps;
     f.offset = hit.offset + (page - hit.start);
     f.zeroPolicy = (hit.flags & FLAG_ON_ERROR_ZERO) !== 0;
+    f.writeProtect = (hit.flags & FLAG_TRACK_WRITES) !== 0;
     if (hit.state === ENTRY_ZERO) {
       this.install(f, 'zero', ps, null);
       return undefined;
@@ -305,7 +308,7 @@ export class FaultServer {
   }
 
   private install(f: Fault, kind: InstallKind, length: number, source: ArrayBufferView | null): void {
-    const res = this.deps.installer.install(f.fd, f.regionId, kind, f.page, length, source, f.pageSize);
+    const res = this.deps.installer.install(f.fd, f.regionId, kind, f.page, length, source, f.pageSize, f.writeProtect);
     if (res === 0) return;
     const err = new FaultlineError(
       'ERR_FAULTLINE_INSTALL_FAILED',

@@ -12,7 +12,7 @@
 import native from '@faultline/native';
 import { STAT, type StatsBlock } from '../shared/region-stats.js';
 
-const { EEXIST, EAGAIN, ENOENT, ESRCH } = native.constants;
+const { EEXIST, EAGAIN, ENOENT, ESRCH, UFFDIO_COPY_MODE_WP: COPY_MODE_WP } = native.constants;
 
 /** How many times an install that met EAGAIN is retried before falling back to WAKE. */
 const EAGAIN_RETRIES = 64;
@@ -31,7 +31,17 @@ export interface FaultInstaller {
    * (installed now, already there and woken, or its range is gone), else the
    * negative errno of the failure: the caller applies its failure policy.
    */
-  install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null, pageSize: number): number;
+  install(
+    fd: number,
+    regionId: number,
+    kind: InstallKind,
+    address: number,
+    length: number,
+    source: ArrayBufferView | null,
+    pageSize: number,
+    /** Install write-protected (a write-tracked region). */
+    writeProtect?: boolean,
+  ): number;
   /** Re-delivery: wakes the faulting thread without installing; it faults again. */
   retry(fd: number, regionId: number, address: number, pageSize: number): void;
   /** Lifts write protection from the page (a write-protect fault); wakes the thread. */
@@ -57,16 +67,31 @@ export class Installer implements FaultInstaller {
     private readonly ioctl: UffdIoctls = native,
   ) {}
 
-  install(fd: number, regionId: number, kind: InstallKind, address: number, length: number, source: ArrayBufferView | null, ps: number): number {
+  install(
+    fd: number,
+    regionId: number,
+    kind: InstallKind,
+    address: number,
+    length: number,
+    source: ArrayBufferView | null,
+    ps: number,
+    writeProtect = false,
+  ): number {
     const ioctl = this.ioctl;
+    // A write-tracked region's pages go in write-protected, so the first write to each is seen (WP_ASYNC).
+    const copyMode = writeProtect ? COPY_MODE_WP : 0;
     for (let attempt = 0; ; attempt++) {
       let res: number;
       switch (kind) {
         case 'copy':
-          res = ioctl.uffdCopy(fd, address, source!, 0, length, 0);
+          res = ioctl.uffdCopy(fd, address, source!, 0, length, copyMode);
           break;
         case 'zero':
-          res = ps === this.systemPageSize ? ioctl.uffdZeropage(fd, address, length, 0) : ioctl.uffdCopy(fd, address, this.zerosOf(length), 0, length, 0);
+          // ZEROPAGE has no write-protect mode, and hugetlbfs has no ZEROPAGE: both copy zeros instead.
+          res =
+            ps === this.systemPageSize && !writeProtect
+              ? ioctl.uffdZeropage(fd, address, length, 0)
+              : ioctl.uffdCopy(fd, address, this.zerosOf(length), 0, length, copyMode);
           break;
         case 'poison':
           res = ioctl.uffdPoison(fd, address, ps, 0);

@@ -46,9 +46,11 @@ export interface PrefetchJob {
   cancelSab: SharedArrayBuffer;
   /** Largest single install, bytes. */
   maxRunBytes: number;
+  /** The region tracks writes: install write-protected (UFFDIO_COPY_MODE_WP). */
+  writeProtect: boolean;
 }
 
-const { EEXIST, EAGAIN } = native.constants;
+const { EEXIST, EAGAIN, UFFDIO_COPY_MODE_WP: COPY_MODE_WP } = native.constants;
 const EAGAIN_RETRIES = 64;
 const DATA_WINDOW = 8 << 20;
 
@@ -235,7 +237,7 @@ function install(job: PrefetchJob, report: PrefetchReport, address: number, byte
   let done = 0;
   let again = 0;
   while (done < n) {
-    const res = native.uffdCopy(job.fd, address + done * ps, bytes, done * ps, (n - done) * ps, 0);
+    const res = native.uffdCopy(job.fd, address + done * ps, bytes, done * ps, (n - done) * ps, job.writeProtect ? COPY_MODE_WP : 0);
     if (res > 0) {
       done += res / ps;
       report.installed += res / ps;

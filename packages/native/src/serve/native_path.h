@@ -72,35 +72,37 @@ class NativePath {
     // whoever the thread tells next already finds it there. A page faulted by two threads at
     // once is listed twice (the trace's reader keeps the first).
     if (e.state == kEntryRegion && (e.flags & kFlagRecord) != 0) trace_.Append(e.region_id, offset / ps);
+    // A write-tracked region's pages go in write-protected, so the first write to each is seen (WP_ASYNC).
+    uint64_t mode = (e.flags & kFlagTrackWrites) != 0 ? UFFDIO_COPY_MODE_WP : 0;
     int64_t done = 0;
     switch (kind) {
       case kNativeZero:
-        if (ps == page_size_) {
+        if (ps == page_size_ && mode == 0) {
           done = Zero(fd, page, length);
         } else {
-          // hugetlbfs has no UFFDIO_ZEROPAGE: copy zeros.
+          // hugetlbfs has no UFFDIO_ZEROPAGE, and ZEROPAGE has no write-protect mode: copy zeros.
           const uint8_t* zeros = Zeros(length);
           if (zeros == nullptr) return false;
-          done = Copy(fd, page, zeros, length);
+          done = Copy(fd, page, zeros, length, mode);
         }
         break;
       case kNativePattern: {
         uint8_t* scratch = Scratch(length);
         if (scratch == nullptr || offset % 4 != 0) return false;
         FillPatternWords(reinterpret_cast<uint32_t*>(scratch), length / 4, static_cast<uint32_t>(e.native_arg), offset / 4);
-        done = Copy(fd, page, scratch, length);
+        done = Copy(fd, page, scratch, length, mode);
         break;
       }
       case kNativeFile: {
         uint8_t* scratch = Scratch(length);
         if (scratch == nullptr || !ReadFile(static_cast<int>(e.native_arg), e.native_base + offset, scratch, length)) return false;
-        done = Copy(fd, page, scratch, length);
+        done = Copy(fd, page, scratch, length, mode);
         break;
       }
       case kNativeSnapshot: {
         uint64_t at = e.native_base + offset;
         if (at + length > e.native_size) return false;  // straddles the end of the file: JS zero-fills the tail
-        done = Copy(fd, page, reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(e.native_arg)) + at, length);
+        done = Copy(fd, page, reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(e.native_arg)) + at, length, mode);
         break;
       }
       default:
@@ -160,11 +162,12 @@ class NativePath {
     return Install(fd, UFFDIO_ZEROPAGE, &z, &z.zeropage);
   }
 
-  static int64_t Copy(int fd, uint64_t page, const uint8_t* src, uint64_t length) {
+  static int64_t Copy(int fd, uint64_t page, const uint8_t* src, uint64_t length, uint64_t mode) {
     uffdio_copy c{};
     c.dst = page;
     c.src = reinterpret_cast<uint64_t>(src);
     c.len = length;
+    c.mode = mode;
     return Install(fd, UFFDIO_COPY, &c, &c.copy);
   }
 

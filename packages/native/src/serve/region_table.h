@@ -33,6 +33,7 @@ inline constexpr int kEntryZero = 2;  // removed (REMOVE): zero pages whatever t
 // Entry flags (region-table.ts FLAG_*).
 inline constexpr int kFlagOnErrorZero = 1;
 inline constexpr int kFlagRecord = 2;  // first-touch faults go to the fault trace
+inline constexpr int kFlagTrackWrites = 4;  // installs are write-protected (WP_ASYNC write tracking)
 
 inline constexpr int kNativeNone = 0;
 inline constexpr int kNativeZero = 1;
