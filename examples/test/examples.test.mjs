@@ -53,4 +53,14 @@ test('out-of-core: an array 4x its memory budget, streamed and randomly updated,
   const m = /resident peaked at ([\d.]+) MiB of a 16 MiB budget/.exec(out);
   assert.ok(m, out);
   assert.ok(Number(m[1]) <= 16 * 1.25, out);
+
+test('snapshot-restore: records a working set, prefetches it, every touched page right', () => {
+  const out = run('snapshot-restore/main.mjs', ['32']);
+  assert.match(out, /on demand \(recording\): touched \d+ of 8192 pages in [\d.]+ ms/);
+  const m = /prefetch installed (\d+) of (\d+) pages, (\d+) already there/.exec(out);
+  assert.ok(m, out);
+  assert.equal(Number(m[2]), Math.round(8192 * 0.2), 'the plan holds the whole recorded working set');
+  assert.equal(Number(m[1]) + Number(m[3]), Number(m[2]), 'each planned page installed by the prefetch or already there');
+  assert.match(out, /byte check: all 1638 touched pages match the memory file/);
+  assert.match(out, /^speed-up: \d+\.\d\dx \(prefetch vs on demand\)$/m);
 });

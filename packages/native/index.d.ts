@@ -467,3 +467,19 @@ export declare function fillPattern(view: ArrayBufferView, seed: number, firstWo
 export declare function pagemapScanWritten(pagemapFd: number, start: number, end: number, reset?: boolean): Float64Array;
 /** PAGEMAP_SCAN on `pagemapFd`: the ranges of [start, end) with a page mapped (resident), as [start, end) pairs. Linux 6.7+. */
 export declare function pagemapScanPresent(pagemapFd: number, start: number, end: number): Float64Array;
+/**
+ * Installs `count` pages whose bytes lie one after another in `src` (from
+ * `srcOffset`) at the addresses `dsts[0..count)` (0: skip), one UFFDIO_COPY
+ * per run of consecutive addresses. out[i]: 1 installed, 0 already there
+ * (EEXIST) or skipped, -errno failed. Returns the pages installed.
+ */
+export declare function uffdCopyPages(
+  fd: number,
+  dsts: Float64Array,
+  count: number,
+  src: ArrayBufferView,
+  srcOffset: number,
+  pageSize: number,
+  mode: number,
+  out: Int32Array,
+): number;

@@ -31,12 +31,12 @@ export const USAGE = `usage: faultline-bench [--quick] [--json FILE] [--filter N
                        [--baseline-only] [--no-direct-poll] [--spin US] [--handler-option NAME=VALUE]...
   --quick          a short run (under a minute): fewer scenarios, smaller regions, 3 rounds
   --json FILE      also write the results as JSON to FILE and a chart to FILE with .svg
-  --filter NAME    run only scenarios whose name or group contains NAME
+  --filter NAME    run only scenarios whose name or group contains NAME (a group: e.g. adopt, restore)
   --rounds N       rounds per scenario (default 5, quick 3)
   --repeat K       run the whole selected set K times; report each ratio's median and min..max
   --pin CPU        run everything (Faultline, the C references, their children) on that one CPU
                    (re-runs the bench under taskset -c CPU)
-  --baseline-only  measure the C references alone (baseline, limit, readahead)
+  --baseline-only  measure the C references alone (baseline, limit, readahead; restore: c-ondemand)
   --no-direct-poll workers park on the ring only (every fault through the reader thread)
   --spin US        longest spin of the leading worker before it sleeps, µs (library default 50; 0 on one CPU)
   --handler-option NAME=VALUE

@@ -2,6 +2,9 @@
 // rounds, the probe again (the machine's state moves the baseline, so each
 // run carries its own).
 import type { BenchRun } from './repeat.js';
+import type { RestoreResult } from './restore/results.js';
+import { runRestoreScenario } from './restore/runner.js';
+import type { RestoreScenario } from './scenarios/restore.js';
 import type { Progress } from './progress.js';
 import type { ScenarioResult } from './results.js';
 import { runScenario } from './runner.js';
@@ -10,6 +13,8 @@ import { probeWakeups } from './wake-probe.js';
 
 export interface RunPlan {
   scenarios: Scenario[];
+  /** The restore group's scenarios, run after the others. */
+  restore: RestoreScenario[];
   rounds: number;
   baselineOnly: boolean;
   /** 0-based, and how many (progress lines). */
@@ -21,16 +26,29 @@ export async function benchRun(ctx: BenchContext, plan: RunPlan, progress: Progr
   progress.note(`${plan.runs > 1 ? `run ${plan.run + 1}/${plan.runs}: ` : ''}probing the wake-up cost`);
   const before = await probeWakeups();
   const scenarios: ScenarioResult[] = [];
+  const count = plan.scenarios.length + plan.restore.length;
   for (const [index, scenario] of plan.scenarios.entries()) {
     scenarios.push(
       await runScenario(scenario, ctx, {
         rounds: plan.rounds,
         baselineOnly: plan.baselineOnly,
         onRound: (s, round) =>
-          progress.round({ run: plan.run, runs: plan.runs, index, count: plan.scenarios.length, scenario: s.name, round, rounds: plan.rounds }),
+          progress.round({ run: plan.run, runs: plan.runs, index, count, scenario: s.name, round, rounds: plan.rounds }),
+      }),
+    );
+  }
+  const restore: RestoreResult[] = [];
+  for (const [i, scenario] of plan.restore.entries()) {
+    restore.push(
+      await runRestoreScenario(scenario, ctx, {
+        rounds: plan.rounds,
+        baselineOnly: plan.baselineOnly,
+        onRound: (s, round) =>
+          progress.round({ run: plan.run, runs: plan.runs, index: plan.scenarios.length + i, count, scenario: s.name, round, rounds: plan.rounds }),
+        onNote: (text) => progress.note(text),
       }),
     );
   }
   progress.clear();
-  return { run: plan.run + 1, wakeProbe: { before, after: await probeWakeups() }, scenarios };
+  return { run: plan.run + 1, wakeProbe: { before, after: await probeWakeups() }, scenarios, restore };
 }

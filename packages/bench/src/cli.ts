@@ -21,8 +21,11 @@ import { reportJson, svgPathFor } from './report/json.js';
 import { formatRepeatTable } from './report/repeat-table.js';
 import { chartOfRepeat, chartOfRun, renderSvg } from './report/svg.js';
 import { formatTable } from './report/table.js';
+import { summariseRestoreRuns } from './restore/results.js';
+import { createSnapshot, type RestoreSnapshot } from './restore/snapshot.js';
 import type { BenchReport, Environment } from './results.js';
 import { allScenarios, selectScenarios } from './scenarios/index.js';
+import { RESTORE_BYTES, restoreScenarios, WORKING_SET_FRACTION } from './scenarios/restore.js';
 import type { BenchContext } from './scenarios/types.js';
 
 const SEED = 1;
@@ -34,8 +37,11 @@ async function bench(options: CliOptions): Promise<void> {
   const scenarios = selectScenarios(allScenarios(placement), options.quick, options.filter).filter(
     (s) => !options.baselineOnly || Object.keys(s.references).length > 0,
   );
-  if (scenarios.length === 0) {
-    const names = allScenarios().map((s) => s.name).join(', ');
+  const restore = selectScenarios(restoreScenarios(), options.quick, options.filter).filter(
+    (s) => !options.baselineOnly || s.units.some((unit) => unit.some((v) => v.reference)),
+  );
+  if (scenarios.length === 0 && restore.length === 0) {
+    const names = [...allScenarios(), ...restoreScenarios()].map((s) => s.name).join(', ');
     throw new UsageError(`--filter '${options.filter}' matches no scenario${options.quick ? ' of the --quick set' : ''}; scenarios: ${names}`);
   }
   const size = options.quick ? 8 << 20 : 32 << 20;
@@ -49,7 +55,7 @@ async function bench(options: CliOptions): Promise<void> {
   };
   const progress = new Progress();
   progress.note(
-    `faultline-bench: ${scenarios.length} scenario(s) x ${rounds} rounds` +
+    `faultline-bench: ${scenarios.length + restore.length} scenario(s) x ${rounds} rounds` +
       `${options.repeat > 1 ? ` x ${options.repeat} runs` : ''}, ${size >> 20} MiB regions, ` +
       `${options.pin === null ? 'as scheduled' : `pinned to CPU ${options.pin}`}`,
   );
@@ -65,18 +71,26 @@ async function bench(options: CliOptions): Promise<void> {
     file: bytesChecksum(fileBytes, size, pageSize),
   };
   const adopt = new AdoptHost(dir);
-  const ctx: BenchContext = { size, pageSize, seed: SEED, file, handlers, adopt, expectedChecksum: (c) => expected[c] };
+  let snapshot: RestoreSnapshot | null = null;
+  const restoreSnapshot = (): RestoreSnapshot => {
+    if (snapshot === null) {
+      progress.note(`restore: writing the ${RESTORE_BYTES >> 20} MiB memory file`);
+      snapshot = createSnapshot(dir, { regionBytes: RESTORE_BYTES, fraction: WORKING_SET_FRACTION, seed: SEED, pageSize });
+    }
+    return snapshot;
+  };
+  const ctx: BenchContext = { size, pageSize, seed: SEED, file, handlers, adopt, expectedChecksum: (c) => expected[c], restoreSnapshot };
 
   const environment = (wakeProbe: Environment['wakeProbe']): Environment =>
     describeEnvironment({ quick: options.quick, rounds, repeat: options.repeat, regionBytes: size, placement: describePlacement(options.pin), handler: tuning, wakeProbe });
   const runs: BenchRun[] = [];
   try {
     for (let run = 0; run < options.repeat; run++) {
-      const result = await benchRun(ctx, { scenarios, rounds, baselineOnly: options.baselineOnly, run, runs: options.repeat }, progress);
+      const result = await benchRun(ctx, { scenarios, restore, rounds, baselineOnly: options.baselineOnly, run, runs: options.repeat }, progress);
       runs.push(result);
       // Each run's table as soon as it is done: a long --repeat shows its numbers on the way.
       if (options.repeat > 1) process.stdout.write(`run ${run + 1} of ${options.repeat}\n`);
-      process.stdout.write(formatTable({ environment: environment(result.wakeProbe), scenarios: result.scenarios }));
+      process.stdout.write(formatTable({ environment: environment(result.wakeProbe), scenarios: result.scenarios, restore: result.restore ?? [] }));
       if (options.repeat > 1) process.stdout.write('\n');
     }
   } finally {
@@ -89,12 +103,17 @@ async function bench(options: CliOptions): Promise<void> {
   let json: string;
   let svg: string;
   if (options.repeat > 1) {
-    const report: RepeatReport = { environment: environment(null), runs, summary: summariseRuns(runs) };
+    const report: RepeatReport = {
+      environment: environment(null),
+      runs,
+      summary: summariseRuns(runs),
+      restoreSummary: summariseRestoreRuns(runs.map((r) => r.restore ?? [])),
+    };
     process.stdout.write(formatRepeatTable(report));
     json = reportJson(report);
     svg = renderSvg(chartOfRepeat(report));
   } else {
-    const report: BenchReport = { environment: environment(runs[0]!.wakeProbe), scenarios: runs[0]!.scenarios };
+    const report: BenchReport = { environment: environment(runs[0]!.wakeProbe), scenarios: runs[0]!.scenarios, restore: runs[0]!.restore ?? [] };
     json = reportJson(report);
     svg = renderSvg(chartOfRun(report));
   }

@@ -3,6 +3,7 @@
 // One run's ratio can swing with the machine's state (docs/performance.md);
 // the spread shows how far.
 import { median } from './stats.js';
+import type { RestoreResult, RestoreSpread } from './restore/results.js';
 import { REFERENCES, type Environment, type ReferenceName, type ScenarioResult } from './results.js';
 
 /** One run of the selected set, as measured. */
@@ -11,6 +12,8 @@ export interface BenchRun {
   run: number;
   wakeProbe: Environment['wakeProbe'];
   scenarios: ScenarioResult[];
+  /** The restore group's results (absent in reports written before it existed). */
+  restore?: RestoreResult[];
 }
 
 export interface Spread {
@@ -40,6 +43,8 @@ export interface RepeatReport {
   environment: Environment;
   runs: BenchRun[];
   summary: ScenarioSpread[];
+  /** Per restore scenario, each variant's time and each speed-up across runs. */
+  restoreSummary?: RestoreSpread[];
 }
 
 export function spread(values: readonly (number | null | undefined)[]): Spread | null {

@@ -1,6 +1,7 @@
 // The shapes the bench produces: one sample per round and side, summarised
 // per scenario, plus the environment. The report writers take only these.
 import { median, perSecond, ratio } from './stats.js';
+import type { RestoreResult } from './restore/results.js';
 import type { WakeProbe } from './wake-probe.js';
 
 /** What one round of one side measured. */
@@ -116,6 +117,8 @@ export interface Environment {
 export interface BenchReport {
   environment: Environment;
   scenarios: ScenarioResult[];
+  /** The restore group (time to touch a working set; its own shape). */
+  restore?: RestoreResult[];
 }
 
 function medianOrNull(values: (number | null)[]): number | null {

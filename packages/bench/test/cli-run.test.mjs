@@ -56,3 +56,20 @@ test('--repeat 2: each run as measured with its wake probe, and the spread per s
   assert.match(r.stderr, /^run 2\/2 \[1\/1\] seq-1t-pattern-ra16 {2}round 1\/1/m);
   assert.match(readFileSync(join(dir, 'repeat.svg'), 'utf8'), /median throughput of 2 runs/);
 });
+
+test('the restore group from the command line: its section in the table, its results in the JSON, a progress line per round', () => {
+  const json = join(dir, 'restore.json');
+  const r = bench('--filter', 'restore-file', '--json', json);
+  const report = JSON.parse(readFileSync(json, 'utf8'));
+  assert.deepEqual(report.scenarios, [], 'no fault scenario matched');
+  const [s] = report.restore;
+  assert.equal(s.name, 'restore-file');
+  assert.equal(s.workingSetPages, 13107);
+  assert.equal(s.totalPages, 65536);
+  assert.deepEqual(s.variants.map((v) => v.name), ['c-ondemand', 'faultline-ondemand', 'faultline-prefetch']);
+  for (const v of s.variants) assert.ok(v.ms > 0 && v.roundsMs.length === 1, v.name);
+  assert.equal(s.comparisons.length, 2);
+  assert.match(r.stdout, /^-- restore: restore-file: /m);
+  assert.match(r.stdout, /^faultline-prefetch vs c-ondemand: \d+\.\d\dx faster \(target >= 3x: (met|MISSED)\)$/m);
+  assert.match(r.stderr, /^\[1\/1\] restore-file {2}round 1\/1 {2}\d+\.\d s$/m);
+});

@@ -88,3 +88,25 @@ test('json: round-trips the report with the limit and readahead fields; the char
   assert.equal(svgPathFor('/tmp/out/results.json'), '/tmp/out/results.svg');
   assert.equal(svgPathFor('results'), 'results.svg');
 });
+
+test('svg: the restore group in its own panel, in ms, one bar per variant with its own legend entry', () => {
+  const restore = [{
+    name: 'restore-file', group: 'restore', description: 'd', regionBytes: 1 << 28, totalPages: 65536, workingSetPages: 13107, skipped: null,
+    variants: [['c-ondemand', 300], ['faultline-ondemand', 250], ['faultline-prefetch', 100]].map(([name, ms]) => ({
+      name, description: 'd', ms, roundsMs: [ms], faults: 1, prefetched: null, p50Ns: 1, p99Ns: 1, cpuNsPerPage: 1,
+    })),
+    comparisons: [],
+  }, { name: 'restore-huge', group: 'restore', description: 'd', regionBytes: 1 << 28, totalPages: 65536, workingSetPages: 13107, skipped: 'no huge pages', variants: [], comparisons: [] }];
+  const svg = renderSvg(chartOfRun({ ...report, restore }));
+  assertWellFormed(svg);
+  const titles = [...svg.matchAll(/font-weight="bold">([^<]+)<\/text>/g)].map((m) => m[1]);
+  assert.deepEqual(titles.slice(1), ['pages/s', 'msgs/s', 'restore: ms to touch the working set (shorter is better)']);
+  assert.ok(svg.includes('>Faultline prefetch<'));
+  assert.ok(!svg.includes('>restore-huge<'), 'a skipped scenario has no row');
+  const bars = [...svg.matchAll(/<rect x="(\d+)" y="(\d+)" width="(\d+)" height="11" fill="(#[0-9a-f]+)"/g)];
+  const last3 = bars.slice(-3).map((b) => Number(b[3]));
+  assert.ok(Math.abs(last3[0] / last3[2] - 3) < 0.05, `300 ms is three times 100 ms: ${last3}`);
+  // Six legend entries wrap onto a second line rather than run off the chart.
+  const legendY = new Set([...svg.matchAll(/<rect x="\d+" y="(\d+)" width="10" height="10"/g)].map((m) => m[1]));
+  assert.equal(legendY.size, 2);
+});

@@ -325,6 +325,69 @@ Napi::Value UffdCopy(const Napi::CallbackInfo& info) {
   return Outcome(info.Env(), rc, err, copy.copy);
 }
 
+// uffdCopyPages(fd, dsts: Float64Array, count, src, srcOffset, pageSize, mode, out: Int32Array)
+// installs `count` pages whose bytes lie one after another in `src` (from
+// srcOffset) at the addresses in `dsts` (0: skip that page), one UFFDIO_COPY
+// per run of consecutive addresses: a prefetch of thousands of pages in one
+// call instead of one JS call per page. out[i]: 1 installed, 0 already there
+// (EEXIST) or skipped, -errno failed (EAGAIN is retried a few times first).
+// Returns the pages installed.
+Napi::Value UffdCopyPages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FastFd(info, 0, "fd");
+  ViewBytes dsts = ArgView(info, 1, "dsts");
+  uint64_t count = FastU64(info, 2, "count");
+  ViewBytes src = ArgView(info, 3, "src");
+  uint64_t offset = FastU64(info, 4, "srcOffset");
+  uint64_t ps = FastU64(info, 5, "pageSize");
+  uint64_t mode = FastU64(info, 6, "mode");
+  ViewBytes out = ArgView(info, 7, "out");
+  if (dsts.type != napi_float64_array || out.type != napi_int32_array) {
+    throw Napi::TypeError::New(env, "uffdCopyPages needs dsts: Float64Array and out: Int32Array");
+  }
+  if (ps == 0 || count > dsts.length / 8 || count > out.length / 4 || offset > src.length || count * ps > src.length - offset) {
+    throw Napi::RangeError::New(env, "uffdCopyPages: count pages do not fit dsts, out or src");
+  }
+  const double* dst = reinterpret_cast<const double*>(dsts.data);
+  int32_t* result = reinterpret_cast<int32_t*>(out.data);
+  const uint8_t* bytes = src.data + offset;
+  double installed = 0;
+  for (uint64_t i = 0; i < count;) {
+    uint64_t at = static_cast<uint64_t>(dst[i]);
+    if (at == 0) {
+      result[i++] = 0;
+      continue;
+    }
+    uint64_t run = 1;
+    while (i + run < count && static_cast<uint64_t>(dst[i + run]) == at + run * ps) run++;
+    uint64_t done = 0;
+    int again = 0;
+    while (done < run) {
+      uffdio_copy copy{at + done * ps, reinterpret_cast<uint64_t>(bytes + (i + done) * ps), (run - done) * ps, mode, 0};
+      int rc = ioctl(fd, UFFDIO_COPY, &copy);
+      int err = errno;
+      if (copy.copy > 0) {
+        uint64_t pages = static_cast<uint64_t>(copy.copy) / ps;
+        for (uint64_t k = 0; k < pages; k++) result[i + done + k] = 1;
+        installed += static_cast<double>(pages);
+        done += pages;
+        continue;
+      }
+      int64_t e = rc == 0 ? 0 : (copy.copy < 0 ? -copy.copy : err);
+      if (e == EEXIST) {
+        result[i + done++] = 0;  // installed by someone else (a demand fault): skip it, go on
+      } else if (e == EAGAIN && again++ < 64) {
+        continue;  // the memory map is changing: try again
+      } else {
+        for (uint64_t k = done; k < run; k++) result[i + k] = static_cast<int32_t>(-e);
+        done = run;
+      }
+    }
+    i += run;
+  }
+  return Napi::Number::New(env, installed);
+}
+
 // COPY from a raw address and MOVE share one request shape:
 // { dst, src, len, mode, out field }, taking (fd, dst, srcAddress, length, mode).
 template <typename Request, unsigned long kIoctl, __s64 Request::*Done>
@@ -442,6 +505,7 @@ void InitUffd(Napi::Env env, Napi::Object exports) {
   add("uffdRegister", UffdRegister);
   add("uffdUnregister", UffdUnregister);
   add("uffdCopy", UffdCopy);
+  add("uffdCopyPages", UffdCopyPages);
   add("uffdCopyFrom", AddressInstall<uffdio_copy, UFFDIO_COPY, &uffdio_copy::copy>);
   add("uffdZeropage", RangeInstall<uffdio_zeropage, UFFDIO_ZEROPAGE, &uffdio_zeropage::zeropage>);
   add("uffdWake", UffdWake);

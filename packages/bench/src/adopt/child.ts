@@ -17,6 +17,12 @@ export interface AdoptChildOptions {
   handshake: 'faultline' | 'firecracker';
   /** Where "go" comes from: the handler's socket, or stdin (go()) for a Firecracker handler, which never writes. */
   go: 'socket' | 'stdin';
+  /** Restore bench: touch only these pages (the file the child reads: uint32 page indexes, in order)... */
+  workingSet?: string;
+  /** ...then check each touched page against this memory file (the child exits 1 on a mismatch). */
+  checkFile?: string;
+  /** The region is 2 MiB hugetlb memory (page_size 2 MiB in the handshake). */
+  hugetlb?: boolean;
 }
 
 export interface AdoptChildResult {
@@ -28,6 +34,8 @@ export interface AdoptChildResult {
   checksum: bigint;
   /** CPU of the child over the touch. */
   cpuNs: number;
+  /** Pages checked against --check-file (0 without one). */
+  checkedPages: number;
 }
 
 export interface AdoptChild {
@@ -41,8 +49,12 @@ export interface AdoptChild {
 }
 
 export function adoptChildArgs(o: AdoptChildOptions): string[] {
-  return ['--socket', o.socket, '--size', String(o.size), '--order', o.order, '--threads', String(o.threads),
+  const args = ['--socket', o.socket, '--size', String(o.size), '--order', o.order, '--threads', String(o.threads),
     '--seed', String(o.seed), '--handshake', o.handshake, '--go', o.go];
+  if (o.workingSet !== undefined) args.push('--working-set', o.workingSet);
+  if (o.checkFile !== undefined) args.push('--check-file', o.checkFile);
+  if (o.hugetlb === true) args.push('--hugetlb');
+  return args;
 }
 
 export function startAdoptChild(o: AdoptChildOptions): AdoptChild {
@@ -57,6 +69,7 @@ export function startAdoptChild(o: AdoptChildOptions): AdoptChild {
       p99Ns: r.num('p99Ns'),
       checksum: r.big('checksum'),
       cpuNs: r.num('cpuNs'),
+      checkedPages: r.num('checkedPages'),
     };
   });
   result.catch(() => undefined); // awaited by the round; never an unhandled rejection

@@ -5,6 +5,7 @@ import { micros, si, times } from '../format.js';
 import type { RepeatReport, ScenarioSpread, Spread } from '../repeat.js';
 import { grouped, renderColumns } from './columns.js';
 import { headerLines, wakeText } from './header.js';
+import { restoreSummaryLines } from './restore-table.js';
 
 const HEADERS = ['scenario', 'faultline/s', 'ratio', 'ratio min..max', 'lim ratio', 'lim min..max', 'ra ratio', 'ra min..max', 'cpu/pg fl', 'targets met'] as const;
 const RIGHT = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -34,8 +35,8 @@ export function formatRepeatTable(report: RepeatReport): string {
     `summary of ${report.runs.length} runs`,
     ...headerLines(report.environment),
     ...report.runs.map((r) => `run ${r.run}: ${r.wakeProbe ? wakeText(r.wakeProbe) : 'wake-up cost not probed'}`),
-    '',
-    ...renderColumns(HEADERS, grouped(report.summary, row), RIGHT),
+    ...(report.summary.length > 0 ? ['', ...renderColumns(HEADERS, grouped(report.summary, row), RIGHT)] : []),
+    ...restoreSummaryLines(report.restoreSummary ?? []),
     '',
     'Medians across runs of each run\'s figure (itself a median over its rounds); min..max: the spread across runs.',
     'targets met: in how many runs the target was met.',

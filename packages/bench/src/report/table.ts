@@ -5,6 +5,7 @@ import { micros, si, times } from '../format.js';
 import type { BenchReport, ScenarioResult, SideResult } from '../results.js';
 import { grouped, renderColumns } from './columns.js';
 import { headerLines } from './header.js';
+import { restoreLines } from './restore-table.js';
 
 // fl = Faultline, bl = the blocking C baseline, lim = the busy-polling C limit,
 // ra ref = the blocking C handler with the row's readahead; latencies in microseconds.
@@ -56,6 +57,9 @@ function row(s: ScenarioResult): string[] {
 
 export function formatTable(report: BenchReport): string {
   const e = report.environment;
+  const restore = restoreLines(report.restore ?? []);
+  // A run of the restore group alone has no fault rows: its own lines say it all.
+  if (report.scenarios.length === 0 && restore.length > 0) return [...headerLines(e), ...restore].join('\n') + '\n';
   const lines = [
     ...headerLines(e),
     '',
@@ -69,6 +73,7 @@ export function formatTable(report: BenchReport): string {
       e.rssNote.replace(/^rssDeltaKb: /, '') + '.',
     'cpu/pg: user + system CPU per page touched, in microseconds, of the handling process (every thread, touchers included; ' +
       'adopt rows: the handler process plus the faulting child).',
+    ...restore,
   ];
   return lines.join('\n') + '\n';
 }

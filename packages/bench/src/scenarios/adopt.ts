@@ -35,7 +35,7 @@ function childOptions(spec: AdoptSpec, ctx: BenchContext, socket: string, go: Ad
 }
 
 /** Resolves with `value`, or rejects as soon as the child fails (so a broken child never waits out a timeout). */
-function unlessChildFails<T>(child: AdoptChild, value: Promise<T>, waitingFor: string): Promise<T> {
+export function unlessChildFails<T>(child: AdoptChild, value: Promise<T>, waitingFor: string): Promise<T> {
   const failed = child.program.exited.then(() => {
     throw new Error(`faultline_adopt_child ended while the bench waited for ${waitingFor}`);
   });
@@ -67,7 +67,7 @@ function describedRegion(connection: UffdConnection): { address: number; size: n
 }
 
 /** Cumulative CPU of this Node process (every thread: reader, workers), in ns. */
-function processCpuNs(): number {
+export function processCpuNs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) * 1000;
 }

@@ -148,7 +148,7 @@ export function allScenarios(placement: Placement = 'scheduled'): Scenario[] {
 }
 
 /** The scenarios to run: the --quick subset and/or those whose name or group contains `filter`. */
-export function selectScenarios(all: readonly Scenario[], quick: boolean, filter: string | null): Scenario[] {
+export function selectScenarios<S extends Pick<Scenario, 'name' | 'group' | 'quick'>>(all: readonly S[], quick: boolean, filter: string | null): S[] {
   return all.filter(
     (s) => (!quick || s.quick) && (filter === null || s.name.includes(filter) || s.group.includes(filter)),
   );

@@ -3,6 +3,7 @@
 // round on demand, over the context shared by the whole bench run.
 import type { AdoptHost } from '../adopt/host.js';
 import type { Content, HandlerPool } from '../faultline.js';
+import type { RestoreSnapshot } from '../restore/snapshot.js';
 import type { ReferenceName, RoundSample, Target } from '../results.js';
 
 export interface BenchContext {
@@ -19,6 +20,8 @@ export interface BenchContext {
   adopt: AdoptHost;
   /** The toucher checksum a correctly served region of `content` must give. */
   expectedChecksum(content: Content): bigint;
+  /** The restore group's memory file and working set, written on first call. */
+  restoreSnapshot(): RestoreSnapshot;
 }
 
 export type SideRun = (ctx: BenchContext) => Promise<RoundSample>;

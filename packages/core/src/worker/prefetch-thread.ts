@@ -50,7 +50,7 @@ export interface PrefetchJob {
   writeProtect: boolean;
 }
 
-const { EEXIST, EAGAIN, UFFDIO_COPY_MODE_WP: COPY_MODE_WP } = native.constants;
+const { EEXIST, EAGAIN, ENOENT, ESRCH, UFFDIO_COPY_MODE_WP: COPY_MODE_WP } = native.constants;
 const EAGAIN_RETRIES = 64;
 const DATA_WINDOW = 8 << 20;
 
@@ -187,9 +187,7 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
     let workingSet: boolean;
     if (job.data) {
       fh = await open(job.data.path, 'r');
-      const data = new DataWindow(fh);
-      const base = job.data.offset;
-      workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, (r) => data.bytes(base + r.index * ps, r.n * ps), 0);
+      workingSet = await installFromData(job, report, new DataWindow(fh), cancel, table, hit);
     } else {
       workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, async (r) => fromResolver(r), 0);
     }
@@ -204,6 +202,55 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
   }
   report.ms = performance.now() - t0;
   return report;
+}
+
+/**
+ * The working set from the trace's page data, in recorded order: batches of
+ * pages (one window of data each) checked against the region table and
+ * installed by one native call per batch (one UFFDIO_COPY per run of
+ * consecutive addresses), so a page costs an ioctl, not a trip through JS.
+ * False once cancelled.
+ */
+async function installFromData(job: PrefetchJob, report: PrefetchReport, data: DataWindow, cancel: Int32Array, table: RegionTable, hit: LookupResult): Promise<boolean> {
+  const ps = job.pageSize;
+  const batch = Math.max(1, Math.floor(DATA_WINDOW / ps));
+  const dsts = new Float64Array(batch);
+  const out = new Int32Array(batch);
+  const mode = job.writeProtect ? COPY_MODE_WP : 0;
+  const pages = job.pages;
+  for (let i = 0; i < pages.length; i += batch) {
+    const n = Math.min(batch, pages.length - i);
+    if (Atomics.load(cancel, 0) !== 0) {
+      report.cancelled += pages.length - i;
+      return false;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await data.bytes(job.data!.offset + i * ps, n * ps);
+    } catch (err) {
+      report.failed += pages.length - i; // the data ends early: the rest is served on demand
+      report.error ??= { code: codeOf(err, 'ERR_FAULTLINE_TRACE_DATA'), message: (err as Error)?.message ?? String(err) };
+      return true;
+    }
+    for (let k = 0; k < n; k++) {
+      const page = pages[i + k]!;
+      const address = job.address + page * ps;
+      // Still this region's, at the same place, not discarded: else it is not ours to fill.
+      dsts[k] = servedHere(table, hit, job, address, page, 1) ? address : 0;
+    }
+    native.uffdCopyPages(job.fd, dsts, n, bytes, 0, ps, mode, out);
+    for (let k = 0; k < n; k++) {
+      const r = out[k]!;
+      if (r === 1) report.installed++;
+      else if (r === 0 && dsts[k] !== 0) report.alreadyPresent++;
+      else if (r === 0 || r === -ENOENT || r === -ESRCH) report.cancelled++;
+      else {
+        report.failed++;
+        report.error ??= { code: 'ERR_FAULTLINE_INSTALL_FAILED', message: `UFFDIO_COPY failed with errno ${-r}` };
+      }
+    }
+  }
+  return true;
 }
 
 function servedHere(table: RegionTable, hit: LookupResult, job: PrefetchJob, address: number, first: number, n: number): boolean {

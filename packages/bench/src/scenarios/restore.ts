@@ -1,0 +1,242 @@
+// Restore scenarios (issue 10): a Firecracker-style child (faultline_adopt_child
+// --handshake firecracker) maps a 256 MiB region, hands its uffd over with the
+// region list, and on "go" touches a fixed working set (20% of its pages, a
+// fixed pseudo-random set in a fixed pseudo-random order) by its own clock,
+// then checks every touched page against the memory file. The ways to
+// restore it, each on a fresh child:
+//   c-ondemand:          the blocking C handler process, one UFFDIO_COPY per fault (pread from the file);
+//   faultline-ondemand:  adopt() with resolvers.file, recording the first touches (record: true),
+//                        the trace then written with the working set's pages (writeTrace ... { memFile });
+//   faultline-prefetch:  adopt() with that trace as its prefetch plan (readTrace);
+//   restore-huge:        the child's memory hugetlb (2 MiB pages), on-demand, against 4 KiB on-demand.
+// For Faultline, "go" is written before the trace is read and the uffd
+// adopted, so the child's time includes everything a restore does after the
+// VM starts (reading the plan, adopting); faults raised meanwhile wait in the
+// uffd. CPU per page counts the child and the handling process.
+// (The HTTP variant, resolvers.httpRange over loopback, slots in here as one
+// more variant once that resolver lands.)
+import { closeSync } from 'node:fs';
+import native from '@faultline/native';
+import { parseHandshake, readTrace, resolvers, writeTrace, type AdoptedUffd, type AdoptRegion, type FaultHandler } from '@faultline/core';
+import { startAdoptChild, type AdoptChild, type AdoptChildResult } from '../adopt/child.js';
+import { startAdoptHandler } from '../adopt/c-handler.js';
+import { reserveHugePages } from '../restore/huge-pages.js';
+import type { RestoreComparisonSpec, RestoreSample } from '../restore/results.js';
+import type { RestoreSnapshot } from '../restore/snapshot.js';
+import { processCpuNs, unlessChildFails } from './adopt.js';
+import type { BenchContext } from './types.js';
+
+const WORKERS = 2;
+export const RESTORE_BYTES = 256 << 20;
+export const WORKING_SET_FRACTION = 0.2;
+const HUGE_PAGE = 2 << 20;
+
+/** What the variants of one round share: the trace the recording variant wrote, for the prefetching one. */
+export interface RestoreRound {
+  tracePath: string | null;
+}
+
+export interface RestoreVariant {
+  name: string;
+  description: string;
+  /** Runs without @faultline/core (--baseline-only keeps only these). */
+  reference: boolean;
+  run(ctx: BenchContext, round: RestoreRound): Promise<RestoreSample>;
+}
+
+export interface RestoreScenario {
+  kind: 'restore';
+  name: string;
+  group: string;
+  description: string;
+  quick: boolean;
+  /**
+   * The variants of a round, in units: a unit's variants run in this order
+   * (the prefetch after the recording that made its trace); the units rotate
+   * their place round by round, as the fault scenarios' sides do.
+   */
+  units: RestoreVariant[][];
+  comparisons: RestoreComparisonSpec[];
+  /** Set up what the scenario needs for its rounds (huge pages); returns the undo, or why it cannot run. */
+  prepare?(ctx: BenchContext): (() => void) | string;
+}
+
+function checkedResult(r: AdoptChildResult, snapshot: RestoreSnapshot, variant: string): AdoptChildResult {
+  // The child checks the bytes and exits 1 on a mismatch; this guards against a child run without the check.
+  if (r.pages !== snapshot.workingSetPages || r.checkedPages !== snapshot.workingSetPages) {
+    throw new Error(
+      `restore ${variant}: the child touched ${r.pages} and checked ${r.checkedPages} pages, ` +
+        `expected ${snapshot.workingSetPages} of each: the time of this round is meaningless`,
+    );
+  }
+  return r;
+}
+
+function startRestoreChild(snapshot: RestoreSnapshot, socket: string, go: 'socket' | 'stdin', hugetlb: boolean, seed: number): AdoptChild {
+  return startAdoptChild({
+    socket,
+    size: snapshot.regionBytes,
+    order: 'sequential', // unused: the working set file is the order
+    threads: 1,
+    seed,
+    handshake: 'firecracker',
+    go,
+    workingSet: snapshot.workingSetFile,
+    checkFile: snapshot.memFile,
+    hugetlb,
+  });
+}
+
+function sampleOf(r: AdoptChildResult, faults: number, resolverCalls: number | null, handlerCpuNs: number, prefetched: number | null = null): RestoreSample {
+  return {
+    prefetched,
+    elapsedNs: r.elapsedNs,
+    pages: r.pages,
+    faults,
+    p50Ns: r.p50Ns,
+    p99Ns: r.p99Ns,
+    resolverCalls,
+    rssDeltaKb: null,
+    cpuNs: r.cpuNs + handlerCpuNs,
+  };
+}
+
+async function cOnDemandRound(ctx: BenchContext): Promise<RestoreSample> {
+  const snapshot = ctx.restoreSnapshot();
+  const socket = ctx.adopt.freshSocketPath();
+  const handler = startAdoptHandler({ socket, mode: 'blocking', content: 'file', file: snapshot.memFile, seed: ctx.seed });
+  const child = startRestoreChild(snapshot, socket, 'socket', false, ctx.seed);
+  try {
+    const [r, h] = await Promise.all([child.result, handler.result]);
+    await Promise.all([child.program.exited, handler.program.exited]);
+    return sampleOf(checkedResult(r, snapshot, 'c-ondemand'), h.faults, null, h.cpuNs);
+  } finally {
+    child.program.kill();
+    handler.program.kill();
+  }
+}
+
+type FaultlineMode = { kind: 'ondemand'; record: boolean; hugetlb: boolean } | { kind: 'prefetch' };
+
+async function faultlineRound(ctx: BenchContext, round: RestoreRound, variant: string, mode: FaultlineMode): Promise<RestoreSample> {
+  if (ctx.handlers === null) throw new Error('internal: Faultline restore variant run without @faultline/core');
+  const handler: FaultHandler = await ctx.handlers.get(WORKERS);
+  const snapshot = ctx.restoreSnapshot();
+  const hugetlb = mode.kind === 'ondemand' && mode.hugetlb;
+  if (mode.kind === 'prefetch' && round.tracePath === null) {
+    throw new Error(`restore ${variant}: no trace recorded in this round (the recording variant must run first)`);
+  }
+  const inbox = ctx.adopt.inbox();
+  // "go" on stdin: the child then stays until released, so the handler's counters and trace are read while it lives.
+  const child = startRestoreChild(snapshot, inbox.path, 'stdin', hugetlb, ctx.seed);
+  try {
+    const connection = await unlessChildFails(child, inbox.next(child.program.pid), 'its uffd');
+    try {
+      const [mapping] = parseHandshake(connection.payload, { pageSize: native.pageSize(), hugePageSizes: [HUGE_PAGE] });
+      if (mapping === undefined) throw new Error('internal: the handshake parser returned no region');
+      const cpuBefore = processCpuNs();
+      child.go();
+      const region: AdoptRegion = {
+        address: mapping.address,
+        size: mapping.size,
+        offset: mapping.offset,
+        pageSize: mapping.pageSize,
+        resolver: resolvers.file(snapshot.memFile),
+        name: variant,
+      };
+      if (mode.kind === 'ondemand' && mode.record) region.record = true;
+      if (mode.kind === 'prefetch') region.prefetch = (await readTrace(round.tracePath!)).regions[0]!;
+      let adopted: AdoptedUffd;
+      try {
+        adopted = await handler.adopt(connection.uffd, { regions: [region] });
+      } catch (err) {
+        closeSync(connection.uffd); // not adopted: still ours to close
+        throw err;
+      }
+      try {
+        const r = await child.result;
+        const cpuNs = processCpuNs() - cpuBefore;
+        await handler.idle(); // counters are bumped just after the install: let the last one land
+        const [stats] = adopted.stats();
+        const prefetched = mode.kind === 'prefetch' ? (await adopted.prefetched())[0]!.installed : null;
+        if (mode.kind === 'ondemand' && mode.record) {
+          const path = snapshot.tracePath();
+          await writeTrace(path, adopted.traces(), { memFile: snapshot.memFile });
+          round.tracePath = path;
+        }
+        child.release();
+        await child.program.exited;
+        return sampleOf(checkedResult(r, snapshot, variant), stats?.faults ?? 0, stats?.resolverCalls ?? null, cpuNs, prefetched);
+      } finally {
+        await adopted.close();
+      }
+    } finally {
+      connection.close();
+    }
+  } finally {
+    child.program.kill();
+  }
+}
+
+const C_ONDEMAND: RestoreVariant = {
+  name: 'c-ondemand',
+  description: 'the blocking C handler process: one thread, one pread + UFFDIO_COPY per fault',
+  reference: true,
+  run: (ctx) => cOnDemandRound(ctx),
+};
+
+function faultlineVariant(name: string, description: string, mode: FaultlineMode): RestoreVariant {
+  return { name, description, reference: false, run: (ctx, round) => faultlineRound(ctx, round, name, mode) };
+}
+
+const PREFETCH_TARGET = 3;
+
+export function restoreScenarios(): RestoreScenario[] {
+  const ws = `${WORKING_SET_FRACTION * 100}% working set`;
+  const fileScenario: RestoreScenario = {
+    kind: 'restore',
+    name: 'restore-file',
+    group: 'restore',
+    description:
+      `a Firecracker-style child restoring a ${RESTORE_BYTES >> 20} MiB snapshot from a local memory file, touching a fixed ${ws} ` +
+      'in a fixed pseudo-random order: C on demand, Faultline on demand (recording), Faultline prefetching the recorded trace',
+    quick: true,
+    units: [
+      [C_ONDEMAND],
+      [
+        faultlineVariant('faultline-ondemand', `adopt() with resolvers.file, one page per fault, recording the first touches`, {
+          kind: 'ondemand',
+          record: true,
+          hugetlb: false,
+        }),
+        faultlineVariant('faultline-prefetch', 'adopt() with the recorded trace as prefetch plan (its pages stored in the trace file)', {
+          kind: 'prefetch',
+        }),
+      ],
+    ],
+    comparisons: [
+      { variant: 'faultline-prefetch', versus: 'faultline-ondemand', minSpeedup: PREFETCH_TARGET },
+      { variant: 'faultline-prefetch', versus: 'c-ondemand', minSpeedup: PREFETCH_TARGET },
+    ],
+  };
+  const hugeScenario: RestoreScenario = {
+    kind: 'restore',
+    name: 'restore-huge',
+    group: 'restore',
+    description:
+      `the same snapshot and ${ws}, the child's memory 2 MiB hugetlb pages (page_size 2 MiB in the handshake): ` +
+      'Faultline on demand, one 2 MiB page per fault, against 4 KiB pages',
+    quick: false,
+    units: [
+      [faultlineVariant('faultline-ondemand-4k', 'adopt() with resolvers.file, 4 KiB pages, one per fault', { kind: 'ondemand', record: false, hugetlb: false })],
+      [faultlineVariant('faultline-ondemand-2m', 'adopt() with resolvers.file, 2 MiB hugetlb pages, one per fault', { kind: 'ondemand', record: false, hugetlb: true })],
+    ],
+    comparisons: [{ variant: 'faultline-ondemand-2m', versus: 'faultline-ondemand-4k' }],
+    prepare: (ctx) => {
+      // One child holds them at a time (each round's children run one after the other and are awaited).
+      const reservation = reserveHugePages(ctx.restoreSnapshot().regionBytes / HUGE_PAGE);
+      return typeof reservation === 'string' ? reservation : () => reservation.release();
+    },
+  };
+  return [fileScenario, hugeScenario];
+}
