@@ -33,7 +33,8 @@
         "src/serve/doorbell.cc",
         "src/diagnostics.cc",
         "src/pattern.cc",
-        "src/pagemap.cc"
+        "src/pagemap.cc",
+        "src/serve/prefetcher.cc"
       ]
     }
   ],

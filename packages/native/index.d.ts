@@ -483,3 +483,34 @@ export declare function uffdCopyPages(
   mode: number,
   out: Int32Array,
 ): number;
+
+export interface PrefetchPagesOptions {
+  fd: number;
+  uffdId: number;
+  regionId: number;
+  /** Address of the region's page 0, and the resolver offset it stands for. */
+  address: number;
+  offset: number;
+  pageSize: number;
+  /** UFFDIO_COPY mode (UFFDIO_COPY_MODE_WP for write-tracked regions). */
+  mode: number;
+  /** Page indexes, in the order to install them; their bytes lie one after another in dataFd from dataOffset. */
+  pages: Uint32Array;
+  dataFd: number;
+  dataOffset: number;
+  /** The region table (core shared/region-table.ts): each page must still be this region's. */
+  regionTable: Uint8Array;
+  /** Word 0 set to 1 (Atomics.store) stops it. At least 4 bytes. */
+  cancel: Int32Array;
+}
+export interface PrefetchPagesResult {
+  installed: number;
+  alreadyPresent: number;
+  cancelled: number;
+  failed: number;
+  ms: number;
+  /** errno of the first failure, 0 if none. */
+  errno: number;
+}
+/** Installs a working set from a trace file's page data on a native thread (see serve/prefetcher.cc). */
+export declare function prefetchPages(options: PrefetchPagesOptions): Promise<PrefetchPagesResult>;

@@ -18,6 +18,7 @@ class FaultlineAddon : public Napi::Addon<FaultlineAddon> {
     InitFaultWaiter(env, exports);
     InitDoorbell(env, exports);
     InitPagemap(env, exports);
+    InitPrefetcher(env, exports);
     InitDiagnostics(env, exports);
     InitPattern(env, exports);
   }

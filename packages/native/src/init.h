@@ -14,6 +14,7 @@ void InitPattern(Napi::Env env, Napi::Object exports);     // pattern.cc: the pa
 void InitFaultWaiter(Napi::Env env, Napi::Object exports);  // serve/fault_waiter.cc: where serve loops wait for faults (leader/followers)
 void InitDiagnostics(Napi::Env env, Napi::Object exports);  // diagnostics.cc: synchronous stderr
 void InitDoorbell(Napi::Env env, Napi::Object exports);     // serve/doorbell.cc: wakes a leader asleep in read(2)
+void InitPrefetcher(Napi::Env env, Napi::Object exports);   // serve/prefetcher.cc: a working set's pages from a trace file, natively
 void InitPagemap(Napi::Env env, Napi::Object exports);      // pagemap.cc: PAGEMAP_SCAN (written pages, WP_ASYNC)
 
 }  // namespace faultline

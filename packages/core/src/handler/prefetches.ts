@@ -1,10 +1,17 @@
 /**
- * The handler's running prefetches (worker/prefetch-thread.ts), one thread per
- * region that asked for one. They are stopped before their region is
- * unregistered or their uffd closed: a prefetch must never install into a
- * range that is no longer served, or through an fd number that was reused.
+ * The handler's running prefetches, one per region that asked for one. A
+ * working set whose pages the trace file carries (the restore case) is
+ * installed by a native thread (native serve/prefetcher.cc), which starts in
+ * microseconds and races the restored process's first faults; anything that
+ * needs the resolver (no page data, fill: 'all') runs in a JS thread
+ * (worker/prefetch-thread.ts) that loads it. Either is stopped before its
+ * region is unregistered or its uffd closed: a prefetch must never install
+ * into a range that is no longer served, or through an fd number that was
+ * reused.
  */
+import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import native from '@faultline/native';
 import type { PrefetchReport } from '../trace/plan.js';
 import type { PrefetchJob } from '../worker/prefetch-thread.js';
 
@@ -12,7 +19,8 @@ import type { PrefetchJob } from '../worker/prefetch-thread.js';
 export type PrefetchRequest = Omit<PrefetchJob, 'cancelSab' | 'tableSab' | 'maxRunBytes'>;
 
 interface Running {
-  worker: Worker;
+  /** The JS prefetch thread (null: the native one, which stops at its next window once cancelled). */
+  worker: Worker | null;
   cancel: Int32Array;
   report: Promise<PrefetchReport>;
 }
@@ -28,6 +36,7 @@ export class Prefetches {
 
   /** Starts a prefetch; the promise settles (never rejects) with its report once it is over. */
   start(request: PrefetchRequest): Promise<PrefetchReport> {
+    if (request.data && request.fill !== 'all') return this.startNative(request, request.data);
     const cancelSab = new SharedArrayBuffer(4);
     const job: PrefetchJob = { ...request, tableSab: this.tableSab, cancelSab, maxRunBytes: Math.max(MAX_RUN_BYTES, request.pageSize) };
     const worker = new Worker(THREAD, { workerData: job });
@@ -46,6 +55,56 @@ export class Prefetches {
     return report;
   }
 
+  /** The working set from the trace's page data, on a native thread. */
+  private startNative(request: PrefetchRequest, data: { path: string; offset: number }): Promise<PrefetchReport> {
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    const pages = request.pages.length;
+    const failedReport = (code: string, message: string): PrefetchReport => ({
+      pages, installed: 0, alreadyPresent: 0, cancelled: 0, failed: pages, ms: 0, workingSetMs: 0, error: { code, message },
+    });
+    let report: Promise<PrefetchReport>;
+    let dataFd = -1;
+    try {
+      dataFd = openSync(data.path, 'r');
+      report = native
+        .prefetchPages({
+          fd: request.fd,
+          uffdId: request.uffdId,
+          regionId: request.regionId,
+          address: request.address,
+          offset: request.offset,
+          pageSize: request.pageSize,
+          mode: request.writeProtect ? native.constants.UFFDIO_COPY_MODE_WP : 0,
+          pages: request.pages,
+          dataFd,
+          dataOffset: data.offset,
+          regionTable: new Uint8Array(this.tableSab),
+          cancel,
+        })
+        .then(
+          (r): PrefetchReport => ({
+            pages,
+            installed: r.installed,
+            alreadyPresent: r.alreadyPresent,
+            cancelled: r.cancelled,
+            failed: r.failed,
+            ms: r.ms,
+            workingSetMs: r.ms,
+            ...(r.errno !== 0
+              ? { error: { code: 'ERR_FAULTLINE_TRACE_DATA', message: `the prefetch stopped on errno ${r.errno} (reading ${data.path} or installing); the rest is served on demand` } }
+              : {}),
+          }),
+          (err: Error) => failedReport('ERR_FAULTLINE_INSTALL_FAILED', err.message),
+        )
+        .finally(() => closeSync(dataFd));
+    } catch (err) {
+      if (dataFd >= 0) closeSync(dataFd);
+      report = Promise.resolve(failedReport('ERR_FAULTLINE_TRACE_DATA', `cannot read the trace's page data: ${(err as Error).message}`));
+    }
+    this.running.set(request.regionId, { worker: null, cancel, report });
+    return report;
+  }
+
   /** Cancels what is left of the region's prefetch and waits until its thread stopped installing. */
   async stop(regionId: number, timeoutMs = 5000): Promise<void> {
     const r = this.running.get(regionId);
@@ -56,9 +115,10 @@ export class Prefetches {
       timer = setTimeout(() => resolve('late'), timeoutMs);
     });
     // A run in the middle of a resolver call that never returns: the thread is terminated.
-    if ((await Promise.race([r.report, late])) === 'late') await r.worker.terminate();
+    // (The native thread never waits on anything but its own reads and ioctls.)
+    if ((await Promise.race([r.report, late])) === 'late') await r.worker?.terminate();
     clearTimeout(timer);
-    await r.worker.terminate();
+    await r.worker?.terminate();
     this.running.delete(regionId);
   }
 
