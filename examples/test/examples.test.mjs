@@ -53,6 +53,7 @@ test('out-of-core: an array 4x its memory budget, streamed and randomly updated,
   const m = /resident peaked at ([\d.]+) MiB of a 16 MiB budget/.exec(out);
   assert.ok(m, out);
   assert.ok(Number(m[1]) <= 16 * 1.25, out);
+});
 
 test('snapshot-restore: records a working set, prefetches it, every touched page right', () => {
   const out = run('snapshot-restore/main.mjs', ['32']);
