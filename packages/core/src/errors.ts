@@ -98,6 +98,8 @@ export const FAULTLINE_ERROR_CODES = [
   'ERR_FAULTLINE_NOT_RECORDING',
   /** region.dirtyPages() / trackWrites() on a region mapped without `trackWrites: true`. */
   'ERR_FAULTLINE_NOT_TRACKING',
+  /** Eviction could not write pages back (the resolver's write() failed): they stayed in memory. */
+  'ERR_FAULTLINE_WRITEBACK_FAILED',
   // ---- Firecracker handshakes
   /** The handshake is not JSON. */
   'ERR_FAULTLINE_FC_BAD_JSON',

@@ -105,3 +105,29 @@ test('without writeback an evicted page comes back as the resolver gives it; bad
     await handler.close();
   }
 });
+
+test('a failing write(): the run goes back into memory (nothing lost), an ERR_FAULTLINE_WRITEBACK_FAILED error says so', async () => {
+  const handler = await FaultHandler.create({ workers: 1 });
+  const errors = [];
+  handler.on('error', (e) => errors.push(e));
+  try {
+    const flag = new SharedArrayBuffer(4);
+    Atomics.store(new Int32Array(flag), 0, 1);
+    const store = new SharedArrayBuffer(256 * PAGE);
+    const has = new SharedArrayBuffer(256);
+    const resolver = resolvers.custom(new URL('./fixtures/refusing-store-resolver.mjs', import.meta.url), { seed: SEED, flag, store, has });
+    const region = await handler.map({ size: 256 * PAGE, resolver, maxResident: 64 * PAGE, writeback: true });
+    const w = new Uint32Array(region.buffer);
+    for (let p = 0; p < 128; p++) w[p * 1024 + 9] = p + 7; // over budget: eviction tries, the store refuses
+    const t0 = Date.now();
+    while (!errors.some((e) => e.code === 'ERR_FAULTLINE_WRITEBACK_FAILED') && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(errors.some((e) => e.code === 'ERR_FAULTLINE_WRITEBACK_FAILED' && /stay in memory/.test(e.message)), errors.map((e) => e.message).join());
+    for (let p = 0; p < 128; p++) assert.equal(w[p * 1024 + 9], p + 7, `page ${p} kept its write`);
+    Atomics.store(new Int32Array(flag), 0, 0); // the store recovers: eviction resumes and writes back
+    await region.flush();
+    for (let p = 0; p < 128; p++) assert.equal(w[p * 1024 + 9], p + 7, `page ${p} after writeback and fault-in`);
+    assert.ok(region.evictionStats().writtenBack >= 128);
+  } finally {
+    await handler.close();
+  }
+});

@@ -54,7 +54,11 @@ export interface EvictorRequest {
 export class Evictors {
   private readonly running = new Map<number, Running>();
 
-  constructor(private readonly statsSab: SharedArrayBuffer) {}
+  constructor(
+    private readonly statsSab: SharedArrayBuffer,
+    /** Problems after start (a failed writeback, a dead evictor): the handler's 'error' event. */
+    private readonly onError: (err: FaultlineError) => void,
+  ) {}
 
   /** A marker for a region about to be mapped with maxResident (the workers get it with the resolver). */
   static marker(maxPages: number): SharedArrayBuffer {
@@ -88,13 +92,25 @@ export class Evictors {
       failed = reject;
     });
     const stopped = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    let running = false;
+    const died = (why: string): void => {
+      const err = new FaultlineError(
+        'ERR_FAULTLINE_WORKER_DIED',
+        `the evictor of region "${req.resolver.info.name}" ${why}: the region is no longer kept under maxResident`,
+      );
+      if (!running) return failed(err);
+      if (this.running.get(req.regionId)?.worker === worker) this.onError(err);
+    };
     worker.on('message', (msg: { type: string; seq?: number; error?: { code: string; message: string } }) => {
-      if (msg.type === 'ready') ready();
-      else if (msg.type === 'failed') failed(new FaultlineError(msg.error!.code, msg.error!.message));
+      if (msg.type === 'ready') {
+        running = true;
+        ready();
+      } else if (msg.type === 'failed') failed(new FaultlineError(msg.error!.code, msg.error!.message));
+      else if (msg.type === 'error') this.onError(new FaultlineError(msg.error!.code, msg.error!.message));
       else if (msg.type === 'flushed') flushes.get(msg.seq!)?.();
     });
-    worker.once('error', (err) => failed(new FaultlineError('ERR_FAULTLINE_WORKER_DIED', `the evictor thread died: ${err.message}`)));
-    worker.once('exit', () => failed(new FaultlineError('ERR_FAULTLINE_WORKER_DIED', 'the evictor thread exited')));
+    worker.once('error', (err) => died(`died (${err.message})`));
+    worker.once('exit', () => died('exited'));
     const r: Running = {
       worker,
       control: new Int32Array(controlSab),

@@ -133,7 +133,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.faultTrace = FaultTraceBuffer.create(config.traceCapacity);
     this.recordings = new Recordings(this.faultTrace, this.epochMs);
     this.prefetches = new Prefetches(this.table.sab);
-    this.evictors = new Evictors(this.statsBlock.sab);
+    this.evictors = new Evictors(this.statsBlock.sab, (err) => this.emitError(err));
     this.registry = new RegionRegistry(config.maxRegions, this.statsBlock);
     this.uffds = UffdTable.create();
     this.control = ControlBlock.create(config.faultSampleEvery);

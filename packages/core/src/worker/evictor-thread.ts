@@ -66,6 +66,8 @@ export interface EvictorJob {
 
 const { UFFDIO_MOVE_MODE_DONTWAKE } = native.constants;
 const MADV_DONTNEED = 4;
+/** How long eviction rests after a failed writeback, ms. */
+const WRITEBACK_RETRY_MS = 1000;
 
 class Evictor {
   private readonly control: Int32Array;
@@ -75,6 +77,8 @@ class Evictor {
   private readonly pagemapFd: number;
   private readonly ps: number;
   private hand = 0;
+  /** After a failed writeback: no eviction before this time (Date.now()). */
+  private pausedUntil = 0;
   private installedSeen = 0;
   private readonly registry = new ResolverRegistry();
   private resolver!: PageResolver;
@@ -115,7 +119,7 @@ class Evictor {
         continue;
       }
       const resident = this.resident();
-      if (resident > this.job.maxPages) await this.evict(resident - this.job.targetPages);
+      if (resident > this.job.maxPages && Date.now() >= this.pausedUntil) await this.evict(resident - this.job.targetPages);
       // Sleep until a fault finds the region over its cap (it wakes us), or look again soon.
       Atomics.wait(this.marker, M_WAKE, wake, this.resident() > (this.job.maxPages * 7) / 8 ? 1 : this.job.intervalMs);
     }
@@ -148,6 +152,7 @@ class Evictor {
           const n = Math.min(end - first, this.job.runPages, want);
           want -= await this.evictRun(first, n);
           first += n;
+          if (Date.now() < this.pausedUntil) return; // a writeback failed: rest
           this.hand = first % pages;
           if (Atomics.load(this.control, 0) !== 0) return;
         }
@@ -176,7 +181,27 @@ class Evictor {
       let evicted = 0;
       for (let k = 0; k < n; k++) evicted += moved[k]!;
       if (evicted === 0) return 0;
-      if (job.writeback) await this.writeBack(first, n, moved);
+      if (job.writeback) {
+        try {
+          await this.writeBack(first, n, moved);
+        } catch (err) {
+          // The store refused: put the pages back where they were (nothing is lost), say so, and
+          // leave the region alone for a while rather than fail again at once.
+          this.putBack(first, n, moved);
+          this.pausedUntil = Date.now() + WRITEBACK_RETRY_MS;
+          parentPort!.postMessage({
+            type: 'error',
+            error: {
+              code: 'ERR_FAULTLINE_WRITEBACK_FAILED',
+              message:
+                `writing back pages ${first}..${first + n - 1} of region "${job.resolver.info.name}" failed ` +
+                `(${codeOf(err, 'ERR_FAULTLINE_RESOLVER_FAILED')}: ${(err as Error)?.message ?? String(err)}); ` +
+                `they stay in memory, eviction resumes in ${WRITEBACK_RETRY_MS} ms`,
+            },
+          });
+          return 0;
+        }
+      }
       this.counters[0]! += evicted;
       // Faults waiting for room (backpressure) look again.
       Atomics.add(marker, M_EVICTED, evicted);
@@ -185,6 +210,19 @@ class Evictor {
     } finally {
       Atomics.store(marker, M_ACTIVE, 0);
       native.madvise(job.staging, n * ps, MADV_DONTNEED);
+    }
+  }
+
+  /** Moves the run's pages back from staging (a failed writeback): they are as they were, resident. */
+  private putBack(first: number, n: number, moved: Uint8Array): void {
+    const { ps, job } = this;
+    for (let k = 0; k < n; k++) {
+      if (!moved[k]) continue;
+      const res = native.uffdMove(job.uffdFd, job.address + (first + k) * ps, job.staging + k * ps, ps, 0);
+      if (res !== ps) {
+        // Cannot happen while the run is marked (its faults wait); if it does, the bytes must not be lost silently.
+        native.writeStderr(`faultline: could not move page ${first + k} of region "${job.resolver.info.name}" back after a failed writeback (errno ${-res})\n`);
+      }
     }
   }
 
