@@ -57,6 +57,7 @@ import {
 } from './config.js';
 import { DirectSource, ReaderSource, type FaultSource } from './fault-source.js';
 import { checkMemoryFeatures, mapRegionMemory, registerMode } from './memory.js';
+import { THP_RUN, adviseHugePages } from '../thp.js';
 import { prepareNative } from './native-resolvers.js';
 import { openOwnUffd } from './own-uffd.js';
 import type { RegionHost } from './owner.js';
@@ -224,6 +225,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       if (memfd >= 0) this.registry.onRelease(regionId, () => closeQuietly(memfd));
       await this.loadResolver(regionId, r, { eviction: marker, memfd });
       const nativeResolver = r.eviction ? undefined : this.prepareNative(regionId, r.resolver);
+      if (memory.install === 'move' && (r.readahead * r.pageSize) % THP_RUN === 0) adviseHugePages(mapping.address, r.size);
       if (r.record) this.recordings.start(regionId, { size: r.size, offset: 0, pageSize: r.pageSize });
       // Described before registered: a fault read first would find no region and be poisoned.
       this.table.insert({

@@ -243,6 +243,9 @@ class NativePath {
     if (length <= *bytes) return *buffer;
     void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return nullptr;
+    // Whole 2 MiB runs (readahead 512): transparent huge pages where the system allows them on
+    // request, so install: 'move' moves a run as one huge page (scratch.ts does the same; best effort).
+    if (length % kHugeRun == 0) madvise(p, length, MADV_HUGEPAGE);
     if (*buffer != nullptr) munmap(*buffer, *bytes);
     *buffer = static_cast<uint8_t*>(p);
     *bytes = length;
@@ -250,6 +253,7 @@ class NativePath {
   }
 
   static constexpr int kEagainRetries = 64;
+  static constexpr uint64_t kHugeRun = 2u << 20;
 
   RegionTableView table_;
   RegionStatsView stats_;
