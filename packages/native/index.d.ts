@@ -74,6 +74,7 @@ export declare const constants: {
   // madvise / mremap
   readonly MADV_DONTNEED: number;
   readonly MADV_REMOVE: number;
+  readonly MADV_HUGEPAGE: number;
   readonly MREMAP_MAYMOVE: number;
   readonly MREMAP_FIXED: number;
   readonly MREMAP_DONTUNMAP: number;

@@ -20,6 +20,14 @@ export interface ResolveRequest {
   address: number;
   /** The faulting access was a write. */
   write: boolean;
+  /**
+   * A minor fault (map `minor`, or a peer's range registered MINOR): the page
+   * is in the page cache (a memfd's, shmem's) but not mapped at `address`.
+   * Answer 'continue' to map it as it is, after editing it through another
+   * mapping of the same memory if need be; `out` is ignored then. false: the
+   * page is missing everywhere (fill `out`, or 'zero'...). Always one page.
+   */
+  minor: boolean;
   /** Page size of the region. */
   pageSize: number;
   /** Which region (handler-wide id) and which uffd. */
@@ -41,7 +49,11 @@ export type ResolveResult =
   | 'poison'
   /** Wake the faulting thread without installing: it faults again (a fresh message). */
   | 'retry'
-  /** Minor fault: the page is already in the page cache; map it (UFFDIO_CONTINUE). */
+  /**
+   * The page cache holds the pages (a minor fault, or pages the resolver put
+   * there through another mapping of the memfd): map them (UFFDIO_CONTINUE),
+   * all `request.length` bytes or up to the first page not in the page cache.
+   */
   | 'continue';
 
 export interface PageResolver {
@@ -63,6 +75,12 @@ export interface ResolverInfo {
   regionSize: number;
   regionId: number;
   name: string;
+  /**
+   * Regions mapped with backing 'memfd': the memfd, so the resolver can map
+   * the region's page cache itself (mmap MAP_SHARED; never the registered
+   * range) and answer 'continue' once a page is there. Open while the region is.
+   */
+  memfd?: number;
 }
 
 export type ResolverFactory<Options = unknown> = (

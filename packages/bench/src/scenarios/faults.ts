@@ -21,6 +21,8 @@ export interface FaultSpec {
   readahead: number;
   /** Who faults: native toucher threads, or the JS main thread reading region.buffer. */
   toucher: 'native' | 'js';
+  /** map({ install }): how pages go in (absent: the library's default, 'copy'). */
+  install?: 'copy' | 'move';
   quick: boolean;
   targets: Target[];
 }
@@ -37,6 +39,7 @@ async function faultlineRound(spec: FaultSpec, ctx: BenchContext): Promise<Round
     size: ctx.size,
     resolver: resolverFor(spec.content, ctx.seed, ctx.file),
     readahead: spec.readahead,
+    ...(spec.install !== undefined ? { install: spec.install } : {}),
     name: spec.name,
   });
   try {

@@ -107,6 +107,30 @@ export function allScenarios(placement: Placement = 'scheduled'): Scenario[] {
       }),
     );
   }
+  // install: 'copy' vs 'move' (UFFDIO_MOVE of the scratch; at readahead 512 whole 2 MiB
+  // transparent huge pages move). Compare each pair's ratios to the same C reference.
+  for (const readahead of [64, 512]) {
+    for (const install of ['copy', 'move'] as const) {
+      list.push(
+        faultScenario({
+          name: `seq-1t-pattern-ra${readahead}-${install}`,
+          group: 'install',
+          description:
+            `sequential, 1 toucher thread, pattern resolver, ${readahead} pages per fault, installed by UFFDIO_${install.toUpperCase()}; ` +
+            `references: single-page C handlers and the blocking one installing ${readahead} pages per fault (UFFDIO_COPY)`,
+          order: 'sequential',
+          threads: 1,
+          content: 'pattern',
+          workers: DEFAULT_WORKERS,
+          readahead,
+          toucher: 'native',
+          install,
+          quick: false,
+          targets: [],
+        }),
+      );
+    }
+  }
   for (const order of ['sequential', 'random'] as const) {
     list.push(
       faultScenario({

@@ -11,6 +11,7 @@ import { UFFD_EVENT_KINDS, type OnError, type OnErrorPolicy, type UffdEventKind 
 import { FEATURE_BITS, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { MAX_WORKERS } from '../shared/control-block.js';
+import { checkInstallMode, checkMemory, type Backing, type InstallMode } from './memory.js';
 import {
   checkAddress,
   checkBoolean,
@@ -75,6 +76,14 @@ export interface FaultHandlerOptions {
   faultSampleEvery?: number;
   /** First touches the handler's fault trace holds, over every recording region (`record: true`). Default 1,048,576. */
   traceCapacity?: number;
+  /**
+   * How own regions' pages go in by default (map `install`): 'copy'
+   * (UFFDIO_COPY from the worker's scratch) or 'move' (UFFDIO_MOVE: the
+   * scratch pages themselves, no copy; docs/memory.md has the numbers).
+   * Regions that cannot move (shared memory, huge pages, trackWrites) copy.
+   * Default 'copy'.
+   */
+  install?: InstallMode;
 }
 
 /** Every FaultHandlerOptions key (anything else is refused as a likely misspelling). */
@@ -95,6 +104,7 @@ export const FAULT_HANDLER_OPTION_KEYS = optionNames<FaultHandlerOptions>()(
   'resolverLoadTimeoutMs',
   'controlTimeoutMs',
   'faultSampleEvery',
+  'install',
 );
 
 export interface MapOptions {
@@ -119,6 +129,29 @@ export interface MapOptions {
    * Linux 6.7+. Default false.
    */
   trackWrites?: boolean;
+  /**
+   * What memory the region is (docs/memory.md): 'anonymous' (private, the
+   * default), 'shmem' (MAP_SHARED anonymous: shmem pages) or 'memfd' (a memfd
+   * of the region's size, mapped shared: region.memfd is its fd, to map
+   * elsewhere or hand to another process; closed at unmap()/close()).
+   * Shared backings take the system page size.
+   */
+  backing?: Backing;
+  /**
+   * Register the range for minor faults too (backing 'memfd' only): a page
+   * that is in the memfd's page cache but not mapped here faults with
+   * request.minor true, and the resolver answers 'continue' (UFFDIO_CONTINUE:
+   * map it, no copy) after filling or checking it through another mapping of
+   * the memfd. resolvers.pageCache() does just that. Default false.
+   */
+  minor?: boolean;
+  /**
+   * 'copy' (UFFDIO_COPY) or 'move' (UFFDIO_MOVE of the worker's scratch
+   * pages into the region: no copy, the scratch is refilled on next use).
+   * Private anonymous regions of the system page size without trackWrites
+   * only. Default: the handler's `install` ('copy').
+   */
+  install?: InstallMode;
   /** Install this recorded working set ahead of the faults, in the background (readTrace(), or a Trace). */
   prefetch?: PrefetchPlan;
   /**
@@ -161,7 +194,7 @@ export interface MapOptions {
 
 /** Every MapOptions key. */
 export const MAP_OPTION_KEYS = optionNames<MapOptions>()(
-  'size', 'pageSize', 'resolver', 'readahead', 'record', 'trackWrites', 'maxResident', 'evictTo', 'writeback', 'prefetch', 'fill', 'fillRate', 'onError', 'resolveTimeoutMs', 'name',
+  'size', 'pageSize', 'resolver', 'readahead', 'record', 'trackWrites', 'maxResident', 'evictTo', 'writeback', 'backing', 'minor', 'install', 'prefetch', 'fill', 'fillRate', 'onError', 'resolveTimeoutMs', 'name',
 );
 
 export interface AdoptRegion {
@@ -242,6 +275,7 @@ export interface HandlerConfig {
   resolverLoadTimeoutMs: number;
   controlTimeoutMs: number;
   traceCapacity: number;
+  install: InstallMode;
 }
 
 /** A map() or adopt() region with its defaults applied. */
@@ -255,6 +289,10 @@ export interface RegionConfig {
   trackWrites?: boolean;
   /** Own regions only (map()): pages kept resident and after an eviction pass, and writeback. */
   eviction?: { maxPages: number; targetPages: number; writeback: boolean } | null;
+  /** Own regions only (map()): see memory.ts. */
+  backing?: Backing;
+  minor?: boolean;
+  install?: InstallMode;
   prefetch: PrefetchPlan | null;
   fill: FillMode;
   fillRate: number;
@@ -342,13 +380,21 @@ export function handlerConfig(given: FaultHandlerOptions): HandlerConfig {
     resolverLoadTimeoutMs: checkPositiveInt('resolverLoadTimeoutMs', options.resolverLoadTimeoutMs ?? 10_000, MAX_TIMEOUT_MS),
     controlTimeoutMs: checkPositiveInt('controlTimeoutMs', options.controlTimeoutMs ?? 10_000, MAX_TIMEOUT_MS),
     traceCapacity: checkPositiveInt('traceCapacity', options.traceCapacity ?? 1 << 20, 1 << 26),
+    install: checkInstallMode('install', options.install),
   };
 }
 
-export function mapConfig(given: MapOptions, pageSize: number, defaultName: string, defaultTimeoutMs: number): RegionConfig {
+export function mapConfig(
+  given: MapOptions,
+  pageSize: number,
+  defaultName: string,
+  defaultTimeoutMs: number,
+  defaultInstall: InstallMode = 'copy',
+): RegionConfig {
   const options = checkOptions<MapOptions>('map()', given, MAP_OPTION_KEYS);
   const regionPageSize = checkPageSize('pageSize', options.pageSize, pageSize);
   return {
+    ...checkMemory(options, regionPageSize, pageSize, defaultInstall),
     size: checkSize('size', options.size, regionPageSize),
     pageSize: regionPageSize,
     resolver: checkResolverSpec('resolver', options.resolver),

@@ -23,7 +23,15 @@ import { featureMask, featureNames, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { FaultRing } from '../ring/ring.js';
 import { ControlBlock } from '../shared/control-block.js';
-import { ENTRY_REGION, FLAG_ON_ERROR_ZERO, FLAG_RECORD, FLAG_TRACK_WRITES, RegionTable, type NativeResolver } from '../shared/region-table.js';
+import {
+  ENTRY_REGION,
+  FLAG_INSTALL_MOVE,
+  FLAG_ON_ERROR_ZERO,
+  FLAG_RECORD,
+  FLAG_TRACK_WRITES,
+  RegionTable,
+  type NativeResolver,
+} from '../shared/region-table.js';
 import { WriteTracking } from './write-tracking.js';
 import { Evictors } from './evictors.js';
 import { FaultTraceBuffer } from '../shared/fault-trace.js';
@@ -48,6 +56,8 @@ import {
   closeConfig,
 } from './config.js';
 import { DirectSource, ReaderSource, type FaultSource } from './fault-source.js';
+import { checkMemoryFeatures, mapRegionMemory, registerMode } from './memory.js';
+import { THP_RUN, adviseHugePages } from '../thp.js';
 import { prepareNative } from './native-resolvers.js';
 import { openOwnUffd } from './own-uffd.js';
 import type { RegionHost } from './owner.js';
@@ -200,17 +210,22 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
    */
   async map(options: MapOptions): Promise<Region> {
     this.assertOpen('map');
-    const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`, this.config.resolveTimeoutMs);
+    const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`, this.config.resolveTimeoutMs, this.config.install);
     checkResolverSource('resolver', r.resolver, this.pageSize);
     if (r.trackWrites) this.writes.check(this.features, r.pageSize);
+    const memory = { backing: r.backing ?? 'anonymous', minor: r.minor === true, install: r.install ?? 'copy' } as const;
+    checkMemoryFeatures(memory, this.features);
     const regionId = this.registry.allocate();
     // An evicting region's faults must see its eviction marker: no native fast path for it.
     const marker = r.eviction ? Evictors.marker(r.eviction.maxPages) : undefined;
     let registered: native.Mapping | null = null;
     try {
-      await this.loadResolver(regionId, r, marker);
+      // The memory first: a memfd's resolver gets its fd (ResolverInfo.memfd) to map the page cache itself.
+      const { mapping, memfd } = mapRegionMemory(r.size, r.pageSize, memory.backing, r.name);
+      if (memfd >= 0) this.registry.onRelease(regionId, () => closeQuietly(memfd));
+      await this.loadResolver(regionId, r, { eviction: marker, memfd });
       const nativeResolver = r.eviction ? undefined : this.prepareNative(regionId, r.resolver);
-      const mapping = native.mapAnonymous(r.size, r.pageSize === this.pageSize ? {} : { hugePageSize: r.pageSize });
+      if (memory.install === 'move' && (r.readahead * r.pageSize) % THP_RUN === 0) adviseHugePages(mapping.address, r.size);
       if (r.record) this.recordings.start(regionId, { size: r.size, offset: 0, pageSize: r.pageSize });
       // Described before registered: a fault read first would find no region and be poisoned.
       this.table.insert({
@@ -226,8 +241,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         ...nativeResolver,
       });
       try {
-        const { UFFDIO_REGISTER_MODE_MISSING: MISSING, UFFDIO_REGISTER_MODE_WP: WP } = native.constants;
-        native.uffdRegister(this.fd, mapping.address, r.size, r.trackWrites ? MISSING | WP : MISSING);
+        native.uffdRegister(this.fd, mapping.address, r.size, registerMode(memory, r.trackWrites === true));
         // Every page starts protected (WP_UNPOPULATED puts markers in the empty ones): writes count from here.
         if (r.trackWrites) native.uffdWriteprotect(this.fd, mapping.address, r.size, native.constants.UFFDIO_WRITEPROTECT_MODE_WP);
       } catch (err) {
@@ -248,7 +262,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         });
       }
       const prefetch = this.startPrefetch(this.fd, this.ownUffdId, regionId, mapping.address, 0, r);
-      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch, r.trackWrites === true);
+      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch, r.trackWrites === true, memfd);
       this.registry.addRegion(region);
       return region;
     } catch (err) {
@@ -515,7 +529,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 
   /** Loads region `regionId`'s resolver in every worker (and remembers how, for replacements). */
-  private async loadResolver(regionId: number, r: RegionConfig, eviction?: SharedArrayBuffer): Promise<void> {
+  private async loadResolver(regionId: number, r: RegionConfig, extra: { eviction?: SharedArrayBuffer | undefined; memfd?: number } = {}): Promise<void> {
+    const { eviction, memfd = -1 } = extra;
     const load = {
       type: 'load-resolver' as const,
       regionId,
@@ -526,6 +541,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       resolveTimeoutMs: r.resolveTimeoutMs,
       retries: r.retries,
       ...(eviction ? { eviction } : {}),
+      ...(memfd >= 0 ? { memfd } : {}),
     };
     try {
       await this.pool.request(load, (reply) => loadReply(reply, regionId), this.config.resolverLoadTimeoutMs, 'ERR_FAULTLINE_RESOLVER_LOAD_TIMEOUT');
@@ -591,5 +607,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
 
 /** The region table flags of a region's entries. */
 function entryFlags(r: RegionConfig): number {
-  return (r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0) | (r.record ? FLAG_RECORD : 0) | (r.trackWrites ? FLAG_TRACK_WRITES : 0);
+  return (
+    (r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0) |
+    (r.record ? FLAG_RECORD : 0) |
+    (r.trackWrites ? FLAG_TRACK_WRITES : 0) |
+    (r.install === 'move' ? FLAG_INSTALL_MOVE : 0)
+  );
 }

@@ -11,10 +11,12 @@ import native from '@faultline/native';
 import type { ResolverSpec } from '../resolver.js';
 import type { FileOptions } from '../resolvers/file.js';
 import { builtinName } from '../resolvers/index.js';
+import type { PageCacheOptions } from '../resolvers/page-cache.js';
 import type { PatternOptions } from '../resolvers/pattern.js';
 import type { SnapshotOptions } from '../resolvers/snapshot.js';
 import {
   NATIVE_FILE,
+  NATIVE_PAGE_CACHE,
   NATIVE_PATTERN,
   NATIVE_SNAPSHOT,
   NATIVE_ZERO,
@@ -37,6 +39,11 @@ export function prepareNative(spec: ResolverSpec): PreparedNative | null {
   switch (builtinName(spec)) {
     case 'zero':
       return { native: { kind: NATIVE_ZERO, arg: 0, base: 0, size: 0 }, release: nothingToRelease };
+    case 'page-cache': {
+      // arg 1: missing faults poison, which the JS resolver does (the failure path's rules and reports).
+      const poison = (spec.options as PageCacheOptions).missing === 'poison' ? 1 : 0;
+      return { native: { kind: NATIVE_PAGE_CACHE, arg: poison, base: 0, size: 0 }, release: nothingToRelease };
+    }
     case 'pattern': {
       const seed = ((spec.options as PatternOptions).seed ?? 0) >>> 0;
       return { native: { kind: NATIVE_PATTERN, arg: seed, base: 0, size: 0 }, release: nothingToRelease };

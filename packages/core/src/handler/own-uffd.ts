@@ -2,8 +2,10 @@
  * Opens this process's own uffd with the features the handler needs: those
  * the user asked for, plus POISON (it backs the default failure policy:
  * SIGBUS on the faulting thread), THREAD_ID (free, and lets 'fault' samples
- * name the thread), MISSING_HUGETLBFS (huge page regions) and WP_ASYNC with
- * WP_UNPOPULATED (write tracking) where the kernel offers them.
+ * name the thread), MISSING_HUGETLBFS (huge page regions), WP_ASYNC with
+ * WP_UNPOPULATED (write tracking), MISSING_SHMEM and MINOR_SHMEM (backing
+ * 'memfd'/'shmem', minor faults) and MOVE (install: 'move') where the kernel
+ * offers them.
  *
  * UFFDIO_API can be called once per fd, so what the kernel offers is learnt
  * on a throwaway fd first (native.uffdProbe) and a missing feature is named
@@ -31,11 +33,19 @@ export function openOwnUffd(wanted: readonly FeatureName[], userModeOnly: boolea
     );
   }
   // Also MISSING_HUGETLBFS: regions may be hugetlbfs memory (MapOptions.pageSize); and
-  // WP_ASYNC + WP_UNPOPULATED for write tracking (MapOptions.trackWrites), MOVE for
-  // eviction (MapOptions.maxResident). These only
-  // change ranges registered for them, so asking costs the other regions nothing.
+  // WP_ASYNC + WP_UNPOPULATED for write tracking (MapOptions.trackWrites); MOVE for eviction
+  // (MapOptions.maxResident) and install: 'move'; MISSING_SHMEM and MINOR_SHMEM for
+  // MapOptions.backing and minor. These only change ranges registered (or ioctls made)
+  // for them, so asking costs the other regions nothing.
   const automatic =
-    FEATURE_BITS.poison | FEATURE_BITS['thread-id'] | FEATURE_BITS['missing-hugetlbfs'] | FEATURE_BITS['wp-async'] | FEATURE_BITS['wp-unpopulated'] | FEATURE_BITS.move;
+    FEATURE_BITS.poison |
+    FEATURE_BITS['thread-id'] |
+    FEATURE_BITS['missing-hugetlbfs'] |
+    FEATURE_BITS['wp-async'] |
+    FEATURE_BITS['wp-unpopulated'] |
+    FEATURE_BITS['missing-shmem'] |
+    FEATURE_BITS['minor-shmem'] |
+    FEATURE_BITS.move;
   const requested = featureMask(wanted) | (offered & automatic);
   const fd = native.uffdCreate({ userModeOnly });
   try {

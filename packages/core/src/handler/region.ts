@@ -30,6 +30,12 @@ export class Region {
     private readonly prefetch: Promise<PrefetchReport> | null = null,
     /** Mapped with trackWrites: dirtyPages() and trackWrites() work. */
     readonly tracksWrites = false,
+    /**
+     * backing 'memfd': the memfd's file descriptor (map it elsewhere with
+     * mmap MAP_SHARED, or send it to another process); -1 otherwise. The
+     * handler closes it at unmap() or close(): dup it to keep it longer.
+     */
+    readonly memfd = -1,
   ) {
     this.buffer = mapping.buffer;
     this.address = mapping.address;

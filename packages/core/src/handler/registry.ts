@@ -57,9 +57,10 @@ export class RegionRegistry {
     return load ? { resolveTimeoutMs: load.resolveTimeoutMs, name: load.name } : undefined;
   }
 
-  /** Runs `release` when region `id` is released (once no fault can use what it frees). */
+  /** Runs `release` when region `id` is released (once no fault can use what it frees); several run in the order given. */
   onRelease(id: number, release: () => void): void {
-    this.releasers.set(id, release);
+    const before = this.releasers.get(id);
+    this.releasers.set(id, before ? () => (before(), release()) : release);
   }
 
   /** Gives `id` back: its owner is forgotten and what it held is released. */

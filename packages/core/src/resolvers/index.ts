@@ -8,10 +8,11 @@ import { invalidArgument } from '../errors.js';
 import type { ResolverSpec } from '../resolver.js';
 import { checkOptions, describeValue, optionNames } from '../validate.js';
 import type { FileOptions } from './file.js';
+import type { PageCacheOptions } from './page-cache.js';
 import type { PatternOptions } from './pattern.js';
 import type { SnapshotOptions } from './snapshot.js';
 
-const BUILTINS = ['zero', 'pattern', 'file', 'snapshot'] as const;
+const BUILTINS = ['zero', 'pattern', 'file', 'snapshot', 'page-cache'] as const;
 export type BuiltinName = (typeof BUILTINS)[number];
 
 function builtin(name: BuiltinName): string {
@@ -33,6 +34,7 @@ const FILE_RESOLVER_OPTION_KEYS = optionNames<FileResolverOptions>()('offset');
 /** file() also takes `writable`: write() stores pages back (eviction writeback). */
 const WRITABLE_FILE_OPTION_KEYS = optionNames<FileResolverOptions & { writable?: boolean }>()('offset', 'writable');
 const PATTERN_OPTION_KEYS = optionNames<PatternOptions>()('seed');
+const PAGE_CACHE_OPTION_KEYS = optionNames<PageCacheOptions>()('missing');
 
 function checkPath(what: string, path: unknown): string {
   if (typeof path !== 'string' || path === '') throw invalidArgument(`${what} needs a file path (a non-empty string), got ${describeValue(path)}`);
@@ -48,6 +50,24 @@ export function zero(): ResolverSpec<Record<string, never>> {
 export function pattern(options: PatternOptions = {}): ResolverSpec<PatternOptions> {
   checkOptions('resolvers.pattern()', options, PATTERN_OPTION_KEYS);
   return { module: builtin('pattern'), options: { seed: options.seed ?? 0 } };
+}
+
+/**
+ * The page cache holds the data: minor faults are answered 'continue'
+ * (UFFDIO_CONTINUE maps the page already there, no copy). For memory shared
+ * with whoever fills it: map({ backing: 'memfd', minor: true }) filled
+ * through region.memfd, or an adopted range the peer registered MINOR.
+ * `missing`: what a page in no page cache gets (a missing fault): 'zero'
+ * (default: what it would read without Faultline) or 'poison' (SIGBUS, for
+ * memory that must all have been provided). docs/memory.md.
+ */
+export function pageCache(options: PageCacheOptions = {}): ResolverSpec<PageCacheOptions> {
+  checkOptions('resolvers.pageCache()', options, PAGE_CACHE_OPTION_KEYS);
+  const missing = options.missing ?? 'zero';
+  if (missing !== 'zero' && missing !== 'poison') {
+    throw invalidArgument(`resolvers.pageCache() missing must be 'zero' or 'poison', got ${describeValue(missing)}`);
+  }
+  return { module: builtin('page-cache'), options: { missing } };
 }
 
 /**

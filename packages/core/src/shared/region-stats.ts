@@ -22,6 +22,10 @@ export const STAT_NAMES = [
   'retries',
   /** Installs dropped because the range or the process went away (ENOENT, ESRCH). */
   'dropped',
+  /** Pages mapped from the page cache by UFFDIO_CONTINUE (minor faults answered 'continue'); also in pagesInstalled. */
+  'continued',
+  /** Pages installed by UFFDIO_MOVE of the scratch (install: 'move'); also in pagesInstalled. */
+  'moved',
 ] as const;
 
 export type StatName = (typeof STAT_NAMES)[number];

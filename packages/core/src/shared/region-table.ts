@@ -50,6 +50,8 @@ export const FLAG_ON_ERROR_ZERO = 1;
 export const FLAG_RECORD = 2;
 /** Entry flag: the range is registered MISSING|WP on a WP_ASYNC uffd; installs are write-protected (map `trackWrites`). */
 export const FLAG_TRACK_WRITES = 4;
+/** Entry flag: pages from the installer's scratch go in by UFFDIO_MOVE, not COPY (map `install: 'move'`). */
+export const FLAG_INSTALL_MOVE = 8;
 
 /**
  * How the native waiter may serve the entry's faults itself, without JS
@@ -66,6 +68,8 @@ export const NATIVE_PATTERN = 2;
 export const NATIVE_FILE = 3;
 /** Copied from a mapped file; arg: mapping address, base: file offset of resolver offset 0, size: file size. */
 export const NATIVE_SNAPSHOT = 4;
+/** resolvers.pageCache(): minor faults CONTINUE; missing ones get a zero page (arg 0) or go to JS (arg 1: poison). */
+export const NATIVE_PAGE_CACHE = 5;
 
 export interface NativeResolver {
   kind: number;

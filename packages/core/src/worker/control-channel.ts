@@ -54,6 +54,7 @@ export class ControlChannel {
           regionSize: msg.regionSize,
           regionId: msg.regionId,
           name: msg.name,
+          ...(msg.memfd !== undefined ? { memfd: msg.memfd } : {}),
         }, { resolveTimeoutMs: msg.resolveTimeoutMs, retries: msg.retries });
         this.resolvers.setEviction(msg.regionId, msg.eviction);
         this.post({ type: 'resolver-loaded', worker, regionId: msg.regionId });

@@ -236,7 +236,7 @@ class Evictor {
     }
     const store = this.store.subarray(0, n * ps);
     store.fill(0);
-    const request = { offset: first * ps, length: n * ps, address: job.address + first * ps, write: false, pageSize: ps, regionId: job.regionId, uffdId: -1 };
+    const request = { offset: first * ps, length: n * ps, address: job.address + first * ps, write: false, minor: false, pageSize: ps, regionId: job.regionId, uffdId: -1 };
     const answer: ResolveResult = await this.resolver.resolve(request, store);
     const current = answerBytes(answer, store, n * ps);
     for (let k = 0; k < n; ) {

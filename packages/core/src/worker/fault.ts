@@ -16,7 +16,15 @@ import { FaultlineError } from '../errors.js';
 import type { PageResolver, ResolveRequest, ResolveResult } from '../resolver.js';
 import { FLAG_MINOR, FLAG_WP, FLAG_WRITE } from '../ring/layout.js';
 import type { FaultTraceBuffer } from '../shared/fault-trace.js';
-import { ENTRY_ZERO, FLAG_ON_ERROR_ZERO, FLAG_RECORD, FLAG_TRACK_WRITES, LookupResult, type RegionTable } from '../shared/region-table.js';
+import {
+  ENTRY_ZERO,
+  FLAG_INSTALL_MOVE,
+  FLAG_ON_ERROR_ZERO,
+  FLAG_RECORD,
+  FLAG_TRACK_WRITES,
+  LookupResult,
+  type RegionTable,
+} from '../shared/region-table.js';
 import { STAT, type StatsBlock } from '../shared/region-stats.js';
 import type { UffdTable } from '../shared/uffd-table.js';
 import type { FailurePolicy } from './failure.js';
@@ -40,6 +48,8 @@ class Fault {
   zeroPolicy = false;
   /** The region tracks writes: its pages are installed write-protected. */
   writeProtect = false;
+  /** The region installs its scratch pages by UFFDIO_MOVE (install: 'move'). */
+  move = false;
   scratch: Scratch | null = null;
   /** What the resolver sees (a separate object: the fields above are not its business). */
   readonly request: ResolveRequest;
@@ -49,7 +59,7 @@ class Fault {
   attempts = 0;
 
   constructor(pageSize: number) {
-    this.request = { offset: 0, length: 0, address: 0, write: false, pageSize, regionId: 0, uffdId: 0 };
+    this.request = { offset: 0, length: 0, address: 0, write: false, minor: false, pageSize, regionId: 0, uffdId: 0 };
   }
 }
 
@@ -132,6 +142,7 @@ export class FaultServer {
     f.offset = hit.offset + (page - hit.start);
     f.zeroPolicy = (hit.flags & FLAG_ON_ERROR_ZERO) !== 0;
     f.writeProtect = (hit.flags & FLAG_TRACK_WRITES) !== 0;
+    f.move = (hit.flags & FLAG_INSTALL_MOVE) !== 0;
     if (hit.state === ENTRY_ZERO) {
       this.install(f, 'zero', ps, null);
       return undefined;
@@ -171,6 +182,7 @@ export class FaultServer {
     req.length = f.length;
     req.address = page;
     req.write = (faultFlags & FLAG_WRITE) !== 0;
+    req.minor = (faultFlags & FLAG_MINOR) !== 0;
     req.regionId = regionId;
     req.uffdId = uffdId;
     req.pageSize = ps;
@@ -284,7 +296,7 @@ export class FaultServer {
   private applyResult(f: Fault, result: ResolveResult, out: Uint8Array): FaultlineError | null {
     const ps = f.pageSize;
     if (result === undefined || result === null) {
-      this.install(f, 'copy', f.length, out);
+      this.install(f, f.move ? 'move' : 'copy', f.length, out);
       return null;
     }
     if (typeof result === 'string') {
@@ -296,7 +308,7 @@ export class FaultServer {
           this.install(f, 'poison', ps, null);
           return null;
         case 'continue':
-          this.install(f, 'continue', ps, null);
+          this.install(f, 'continue', f.length, null);
           return null;
         case 'retry':
           this.deps.installer.retry(f.fd, f.regionId, f.page, f.pageSize);
@@ -312,7 +324,7 @@ export class FaultServer {
       } else if ('filled' in result && typeof result.filled === 'number') {
         const n = Math.min(f.length, result.filled - (result.filled % ps));
         if (n >= ps) {
-          this.install(f, 'copy', n, out);
+          this.install(f, f.move ? 'move' : 'copy', n, out);
           return null;
         }
       }

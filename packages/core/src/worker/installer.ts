@@ -8,6 +8,12 @@
  *   event meanwhile; we retry a few times, then WAKE so the thread re-faults and
  *   a fresh message is delivered. Nothing stays parked.
  * - ENOENT / ESRCH: the range or the process is gone: drop.
+ * - 'move' (install: 'move'): UFFDIO_MOVE takes the scratch's pages
+ *   themselves. It needs them present, private and not shared (EBUSY, ENOENT
+ *   for a hole otherwise), and refuses across processes; any such refusal
+ *   falls back to COPY from the same scratch, which MOVE left untouched. The
+ *   moved-out scratch pages fault back in, zeroed, when the scratch is next
+ *   written: that refill is MOVE's price for saving the copy.
  */
 import native from '@faultline/native';
 import { STAT, type StatsBlock } from '../shared/region-stats.js';
@@ -17,7 +23,7 @@ const { EEXIST, EAGAIN, ENOENT, ESRCH, UFFDIO_COPY_MODE_WP: COPY_MODE_WP } = nat
 /** How many times an install that met EAGAIN is retried before falling back to WAKE. */
 const EAGAIN_RETRIES = 64;
 
-export type InstallKind = 'copy' | 'zero' | 'poison' | 'continue';
+export type InstallKind = 'copy' | 'move' | 'zero' | 'poison' | 'continue';
 
 /**
  * Installs for one worker; `regionId` -1 means "no region": nothing is
@@ -26,8 +32,9 @@ export type InstallKind = 'copy' | 'zero' | 'poison' | 'continue';
  */
 export interface FaultInstaller {
   /**
-   * Installs [address, address + length) of uffd `fd` (for 'copy', from
-   * `source` at offset 0). Returns 0 when the faulting page is resolved
+   * Installs [address, address + length) of uffd `fd` (for 'copy' and
+   * 'move', from `source` at offset 0; 'move' takes `source`'s pages, which
+   * must be private anonymous memory of this process: the worker's scratch). Returns 0 when the faulting page is resolved
    * (installed now, already there and woken, or its range is gone), else the
    * negative errno of the failure: the caller applies its failure policy.
    */
@@ -53,7 +60,7 @@ export interface FaultInstaller {
 /** The addon's install ioctls (tests pass stand-ins that answer with chosen errnos). */
 export type UffdIoctls = Pick<
   typeof native,
-  'uffdCopy' | 'uffdZeropage' | 'uffdPoison' | 'uffdContinue' | 'uffdWake' | 'uffdWriteprotect'
+  'uffdCopy' | 'uffdZeropage' | 'uffdPoison' | 'uffdContinue' | 'uffdWake' | 'uffdWriteprotect' | 'uffdMove' | 'viewAddress'
 >;
 
 export class Installer implements FaultInstaller {
@@ -86,6 +93,15 @@ export class Installer implements FaultInstaller {
         case 'copy':
           res = ioctl.uffdCopy(fd, address, source!, 0, length, copyMode);
           break;
+        case 'move':
+          res = ioctl.uffdMove(fd, address, ioctl.viewAddress(source!), length, 0);
+          // Refused (a hole, a shared or pinned page, not our mm): nothing moved, the scratch still holds it all.
+          if (res < 0 && res !== -EEXIST && res !== -EAGAIN) {
+            kind = 'copy';
+            attempt--;
+            continue;
+          }
+          break;
         case 'zero':
           // ZEROPAGE has no write-protect mode, and hugetlbfs has no ZEROPAGE: both copy zeros instead.
           res =
@@ -97,7 +113,7 @@ export class Installer implements FaultInstaller {
           res = ioctl.uffdPoison(fd, address, ps, 0);
           break;
         case 'continue':
-          res = ioctl.uffdContinue(fd, address, ps, 0);
+          res = ioctl.uffdContinue(fd, address, length, 0);
           break;
       }
       if (res > 0) {
@@ -107,6 +123,8 @@ export class Installer implements FaultInstaller {
         if (kind === 'poison') this.count(regionId, STAT.poisoned, pages);
         else this.count(regionId, STAT.pagesInstalled, pages);
         if (kind === 'zero') this.count(regionId, STAT.zeroFills, pages);
+        else if (kind === 'continue') this.count(regionId, STAT.continued, pages);
+        else if (kind === 'move') this.count(regionId, STAT.moved, pages);
         return 0;
       }
       if (res === -EEXIST) {

@@ -268,7 +268,7 @@ async function produce(resolver: PageResolver, job: PrefetchJob, scratch: Buffer
   const ps = job.pageSize;
   const out = scratch.subarray(0, n * ps);
   out.fill(0);
-  const request = { offset: job.offset + first * ps, length: n * ps, address, write: false, pageSize: ps, regionId: job.regionId, uffdId: job.uffdId };
+  const request = { offset: job.offset + first * ps, length: n * ps, address, write: false, minor: false, pageSize: ps, regionId: job.regionId, uffdId: job.uffdId };
   const result: ResolveResult = await resolver.resolve(request, out);
   if (result === undefined || result === null || result === 'zero') return out;
   if (typeof result === 'object' && 'source' in result && ArrayBuffer.isView(result.source) && result.source.byteLength >= n * ps) {

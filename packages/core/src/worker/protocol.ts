@@ -68,6 +68,8 @@ export type ToWorker =
       retries: number;
       /** The region evicts (maxResident): its eviction marker (worker/evictor-thread.ts), checked on every fault. */
       eviction?: SharedArrayBuffer;
+      /** backing 'memfd': the region's memfd (ResolverInfo.memfd). */
+      memfd?: number;
     }
   | { type: 'drop-resolver'; regionId: number };
 

@@ -9,6 +9,7 @@
  * nothing.
  */
 import native from '@faultline/native';
+import { THP_RUN, adviseHugePages } from '../thp.js';
 
 export interface Scratch {
   /** The whole buffer. */
@@ -54,7 +55,11 @@ export class ScratchPool {
   }
 
   private make(): Scratch {
-    const view = new Uint8Array(native.mapAnonymous(this.bytes).buffer);
+    const mapping = native.mapAnonymous(this.bytes);
+    // Whole 2 MiB runs (readahead 512): transparent huge pages where the system allows
+    // them on request, so install: 'move' moves a run as one huge page (memory.ts).
+    if (this.bytes % THP_RUN === 0) adviseHugePages(mapping.address, this.bytes);
+    const view = new Uint8Array(mapping.buffer);
     return { view, sized: view };
   }
 }

@@ -5,7 +5,7 @@
 // built-in resolvers cost what a plain C handler costs per fault.
 //
 // It is an accelerator, never the only way: anything it cannot do (a write-
-// protect or minor fault, a read error, a page past the end of a snapshot,
+// protect fault, a minor fault of a resolver other than pageCache, a read error, a page past the end of a snapshot,
 // an install error other than the kernel's usual answers) goes to JS, where
 // the same resolver is loaded and fault.ts / failure.ts apply the rules and
 // the failure policy. What it does do follows core/src/worker/installer.ts
@@ -57,7 +57,8 @@ class NativePath {
   // Serves the page fault `msg` of uffd `uffd_id` (fd `fd`) if it can; true
   // when the faulting thread has been answered, false to leave it to JS.
   bool Serve(uint32_t uffd_id, int fd, const uffd_msg& msg) {
-    if ((msg.arg.pagefault.flags & (UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_MINOR)) != 0) return false;
+    if ((msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) != 0) return false;
+    bool minor = (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) != 0;
     RegionEntry e;
     if (!table_.Lookup(uffd_id, msg.arg.pagefault.address & ~(page_size_ - 1), &e)) return false;  // unknown address: JS fails it loudly
     // The range's own page size (hugetlbfs: 2 MiB; the kernel reports its faults huge-page aligned).
@@ -65,6 +66,15 @@ class NativePath {
     uint64_t page = msg.arg.pagefault.address & ~(ps - 1);
     int kind = e.state == kEntryZero ? kNativeZero : e.native_kind;
     if (kind == kNativeNone) return false;
+    // pageCache: a minor fault maps the page cache's page (one page, as JS does); a missing
+    // fault is a zero page, unless the region poisons those (JS does, with its report).
+    if (kind == kNativePageCache) {
+      if (minor) return ServeContinue(fd, e, page, ps);
+      if (e.native_arg != 0) return false;
+      kind = kNativeZero;
+    } else if (minor) {
+      return false;  // the region's resolver decides what a minor fault means: JS
+    }
     uint64_t end = e.start + e.length;
     uint64_t length = e.state == kEntryZero ? ps : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps)) * ps;
     uint64_t offset = e.offset + (page - e.start);
@@ -74,6 +84,7 @@ class NativePath {
     if (e.state == kEntryRegion && (e.flags & kFlagRecord) != 0) trace_.Append(e.region_id, offset / ps);
     // A write-tracked region's pages go in write-protected, so the first write to each is seen (WP_ASYNC).
     uint64_t mode = (e.flags & kFlagTrackWrites) != 0 ? UFFDIO_COPY_MODE_WP : 0;
+    bool move = (e.flags & kFlagInstallMove) != 0;
     int64_t done = 0;
     switch (kind) {
       case kNativeZero:
@@ -90,13 +101,13 @@ class NativePath {
         uint8_t* scratch = Scratch(length);
         if (scratch == nullptr || offset % 4 != 0) return false;
         FillPatternWords(reinterpret_cast<uint32_t*>(scratch), length / 4, static_cast<uint32_t>(e.native_arg), offset / 4);
-        done = Copy(fd, page, scratch, length, mode);
+        done = move ? MoveOrCopy(fd, page, scratch, length, e.region_id) : Copy(fd, page, scratch, length, mode);
         break;
       }
       case kNativeFile: {
         uint8_t* scratch = Scratch(length);
         if (scratch == nullptr || !ReadFile(static_cast<int>(e.native_arg), e.native_base + offset, scratch, length)) return false;
-        done = Copy(fd, page, scratch, length, mode);
+        done = move ? MoveOrCopy(fd, page, scratch, length, e.region_id) : Copy(fd, page, scratch, length, mode);
         break;
       }
       case kNativeSnapshot: {
@@ -115,6 +126,36 @@ class NativePath {
   }
 
  private:
+  // A minor fault of a pageCache region: UFFDIO_CONTINUE maps the page already in the page cache.
+  bool ServeContinue(int fd, const RegionEntry& e, uint64_t page, uint64_t ps) {
+    uffdio_continue c{};
+    c.range.start = page;
+    c.range.len = ps;
+    int64_t done = Install(fd, UFFDIO_CONTINUE, &c, &c.mapped);
+    if (!Settle(fd, e.region_id, kNativePageCache, page, ps, done)) return false;
+    if (done > 0) stats_.Add(e.region_id, kStatContinued, static_cast<int32_t>(static_cast<uint64_t>(done) / ps));
+    stats_.Add(e.region_id, kStatFaults);
+    stats_.Add(e.region_id, kStatResolverCalls);
+    return true;
+  }
+
+  // install: 'move': the scratch's pages themselves go into the region (no copy; the scratch
+  // faults fresh pages in when it is next filled). Refused (a shared or pinned page, a hole):
+  // nothing moved, so COPY from the intact scratch (installer.ts does the same).
+  int64_t MoveOrCopy(int fd, uint64_t page, uint8_t* scratch, uint64_t length, int region) {
+    uffdio_move m{};
+    m.dst = page;
+    m.src = reinterpret_cast<uint64_t>(scratch);
+    m.len = length;
+    int64_t done = Install(fd, UFFDIO_MOVE, &m, &m.move);
+    if (done > 0) {
+      stats_.Add(region, kStatMoved, static_cast<int32_t>(static_cast<uint64_t>(done) / page_size_));
+      return done;
+    }
+    if (done == -EEXIST || done == -EAGAIN) return done;
+    return Copy(fd, page, scratch, length, 0);
+  }
+
   // What an install's answer means (installer.ts): true when the faulting
   // page is resolved, false for an error JS must handle.
   bool Settle(int fd, int region, int kind, uint64_t page, uint64_t ps, int64_t done) {
@@ -202,6 +243,9 @@ class NativePath {
     if (length <= *bytes) return *buffer;
     void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return nullptr;
+    // Whole 2 MiB runs (readahead 512): transparent huge pages where the system allows them on
+    // request, so install: 'move' moves a run as one huge page (scratch.ts does the same; best effort).
+    if (length % kHugeRun == 0) madvise(p, length, MADV_HUGEPAGE);
     if (*buffer != nullptr) munmap(*buffer, *bytes);
     *buffer = static_cast<uint8_t*>(p);
     *bytes = length;
@@ -209,6 +253,7 @@ class NativePath {
   }
 
   static constexpr int kEagainRetries = 64;
+  static constexpr uint64_t kHugeRun = 2u << 20;
 
   RegionTableView table_;
   RegionStatsView stats_;

@@ -34,12 +34,14 @@ inline constexpr int kEntryZero = 2;  // removed (REMOVE): zero pages whatever t
 inline constexpr int kFlagOnErrorZero = 1;
 inline constexpr int kFlagRecord = 2;  // first-touch faults go to the fault trace
 inline constexpr int kFlagTrackWrites = 4;  // installs are write-protected (WP_ASYNC write tracking)
+inline constexpr int kFlagInstallMove = 8;  // scratch pages go in by UFFDIO_MOVE (install: 'move')
 
 inline constexpr int kNativeNone = 0;
 inline constexpr int kNativeZero = 1;
 inline constexpr int kNativePattern = 2;
 inline constexpr int kNativeFile = 3;
 inline constexpr int kNativeSnapshot = 4;
+inline constexpr int kNativePageCache = 5;  // minor faults: CONTINUE; missing: zero (arg 0) or JS (arg 1)
 
 class RegionTableView {
  public:
@@ -154,6 +156,8 @@ enum RegionStat : int {
   kStatErrors,
   kStatRetries,
   kStatDropped,
+  kStatContinued,
+  kStatMoved,
   kStatCount
 };
 
