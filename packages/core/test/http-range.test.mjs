@@ -73,7 +73,7 @@ test('the spec checks its options with coded errors', () => {
   const spec = resolvers.httpRange(new URL(url), { chunk: 8192 });
   assert.deepEqual(
     { ...spec.options, headers: { ...spec.options.headers } },
-    { url, offset: 0, chunk: 8192, concurrency: 8, cacheChunks: 64, retries: 3, timeoutMs: 2000, backoffMs: 50, headers: {} },
+    { url, offset: 0, chunk: 8192, concurrency: 8, cacheChunks: 64, retries: 3, timeoutMs: 1000, backoffMs: 50, headers: {} },
   );
 });
 

@@ -19,7 +19,7 @@ export interface HttpRangeOptions {
   cacheChunks?: number;
   /** More attempts after a network error, a timeout, a 5xx or a 429. Default 3. */
   retries?: number;
-  /** Longest one attempt may take (headers and body), ms. Default 2000. */
+  /** Longest one attempt may take (headers and body), ms. Default 1000. */
   timeoutMs?: number;
   /** Wait before the first retry, ms; doubled before each next one. Default 50. */
   backoffMs?: number;
@@ -35,7 +35,7 @@ export const HTTP_RANGE_DEFAULTS = {
   concurrency: 8,
   cacheChunks: 64,
   retries: 3,
-  timeoutMs: 2000,
+  timeoutMs: 1000,
   backoffMs: 50,
 } as const;
 
