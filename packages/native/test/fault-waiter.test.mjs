@@ -39,8 +39,8 @@ function setup(pages, mode) {
   const table = new Int32Array(tableSab).fill(-1);
   table[OWN_ID] = fd;
   const controlSab = new SharedArrayBuffer(528 * 4);
-  // An empty region table (core's shared/region-table.ts layout: header words, then 12 doubles per entry).
-  const regionSab = new SharedArrayBuffer(64 + 16 * 12 * 8);
+  // An empty region table (core's shared/region-table.ts layout: header words, then 16 doubles per entry).
+  const regionSab = new SharedArrayBuffer(64 + 16 * 16 * 8);
   new Int32Array(regionSab, 0, 4)[2] = 16;
   const statsSab = new SharedArrayBuffer(16 * 9 * 4);
   const control = new Int32Array(controlSab);
