@@ -50,6 +50,15 @@ export const FAULTLINE_ERROR_CODES = [
   'ERR_FAULTLINE_INSTALL_FAILED',
   /** A fault arrived for an address no served region covers. */
   'ERR_FAULTLINE_UNKNOWN_ADDRESS',
+  // ---- resolvers.httpRange (thrown by its resolve(): the region's onError applies)
+  /** The server answered with a status other than 206 Partial Content (5xx and 429 after the retries). */
+  'ERR_FAULTLINE_HTTP_STATUS',
+  /** A 206 answer does not match its request (Content-Range, length, short body), or the page lies past the end of the object. */
+  'ERR_FAULTLINE_HTTP_RANGE',
+  /** The request failed without a full answer (connection refused, reset or dropped mid-body), after the retries. */
+  'ERR_FAULTLINE_HTTP_NETWORK',
+  /** A request took longer than timeoutMs, after the retries. */
+  'ERR_FAULTLINE_HTTP_TIMEOUT',
   // ---- uffds received from other processes
   /** The fd is not a userfaultfd. */
   'ERR_FAULTLINE_NOT_UFFD',

@@ -3,6 +3,7 @@
  * The `faultline` command.
  *
  *   faultline firecracker --socket PATH --mem-file PATH [--workers N] [--readahead N] [--allow-uid N]...
+ *   faultline firecracker --socket PATH --mem-url URL [--mem-header 'Name: value']... [--http-chunk BYTES] ...
  *                         [--record TRACE | --prefetch TRACE]
  *
  * Serves Firecracker snapshot restores (see src/firecracker/server.ts) until
@@ -12,12 +13,20 @@ import { parseArgs } from 'node:util';
 import { checkRegularFile } from '../file-check.js';
 import { serveFirecracker } from '../firecracker/server.js';
 import { readTrace } from '../trace/trace-file.js';
+import { httpObjectSize } from '../resolvers/http-object-size.js';
+import { redactedUrl } from '../resolvers/http-range-options.js';
+import { httpRange } from '../resolvers/index.js';
 
 const USAGE = `usage: faultline firecracker --socket PATH --mem-file PATH [--workers N] [--readahead N] [--allow-uid UID]...
-                            [--record TRACE | --prefetch TRACE]
+       faultline firecracker --socket PATH --mem-url URL [--mem-header 'Name: value']... [--http-chunk BYTES] [...]
+       (either one: [--record TRACE | --prefetch TRACE])
 
   --socket PATH     Unix socket to listen on (created 0600; must not exist)
   --mem-file PATH   the snapshot's guest memory file
+  --mem-url URL     instead of --mem-file: the memory file served over HTTP(S) Range requests
+                    (an S3 presigned URL, a CDN, nginx...; see docs/resolvers.md, httpRange)
+  --mem-header H    a header sent with every --mem-url request, 'Name: value' (repeatable)
+  --http-chunk N    bytes per --mem-url request, a multiple of the page size (default 262144)
   --workers N       worker threads serving faults (default 2)
   --readahead N     pages installed per fault (default 1)
   --allow-uid UID   serve only peers with this uid (repeatable; default: any)
@@ -54,6 +63,9 @@ async function firecracker(args: string[]): Promise<void> {
       options: {
         socket: { type: 'string' },
         'mem-file': { type: 'string' },
+        'mem-url': { type: 'string' },
+        'mem-header': { type: 'string', multiple: true },
+        'http-chunk': { type: 'string' },
         workers: { type: 'string' },
         readahead: { type: 'string' },
         'allow-uid': { type: 'string', multiple: true },
@@ -70,8 +82,16 @@ async function firecracker(args: string[]): Promise<void> {
     return;
   }
   if (!values.socket) throw new UsageError('--socket is required');
-  if (!values['mem-file']) throw new UsageError('--mem-file is required');
-  checkMemFile(values['mem-file']);
+  const memUrl = values['mem-url'];
+  if (!values['mem-file'] === !memUrl) throw new UsageError('exactly one of --mem-file and --mem-url is required');
+  if (!memUrl && (values['mem-header'] || values['http-chunk'])) throw new UsageError('--mem-header and --http-chunk go with --mem-url');
+  const headers: Record<string, string> = {};
+  for (const h of values['mem-header'] ?? []) {
+    const colon = h.indexOf(':');
+    if (colon < 1) throw new UsageError(`--mem-header must be 'Name: value', got '${h}'`);
+    headers[h.slice(0, colon).trim()] = h.slice(colon + 1).trim();
+  }
+  if (values['mem-file'] !== undefined) checkMemFile(values['mem-file']);
   const allowUids = (values['allow-uid'] ?? []).map((u) => {
     if (!/^\d+$/.test(u)) throw new UsageError(`--allow-uid must be a numeric uid, got '${u}'`);
     return Number(u);
@@ -87,9 +107,19 @@ async function firecracker(args: string[]): Promise<void> {
       throw new UsageError(`--prefetch: ${(err as Error).message}`);
     }
   }
+  // With --mem-url, every region is served by httpRange over the whole
+  // object (the handshake's offsets are added to each fault's offset, as
+  // for the memory file); its size, asked once here, lets handshakes that
+  // reach past it be refused up front, and a wrong URL fail at startup.
+  const source = memUrl
+    ? {
+        resolver: httpRange(memUrl, { headers, ...(values['http-chunk'] ? { chunk: positiveInt('http-chunk', values['http-chunk'], 0) } : {}) }),
+        memorySize: await httpObjectSize(memUrl, { headers }),
+      }
+    : { memFile: values['mem-file']! };
   const server = await serveFirecracker({
     socketPath: values.socket,
-    memFile: values['mem-file'],
+    ...source,
     workers: positiveInt('workers', values.workers, 2),
     readahead: positiveInt('readahead', values.readahead, 1),
     ...(allowUids.length > 0 ? { allowUids } : {}),
@@ -98,7 +128,7 @@ async function firecracker(args: string[]): Promise<void> {
     handleSignals: true,
   });
   process.stderr.write(
-    `faultline firecracker: listening on ${server.socketPath}, serving ${values['mem-file']} ` +
+    `faultline firecracker: listening on ${server.socketPath}, serving ${memUrl ? redactedUrl(memUrl) : values['mem-file']} ` +
       `(pid ${process.pid}; SIGTERM or Ctrl-C to stop)\n`,
   );
 }

@@ -6,13 +6,15 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArgument } from '../errors.js';
 import type { ResolverSpec } from '../resolver.js';
+import native from '@faultline/native';
 import { checkOptions, describeValue, optionNames } from '../validate.js';
 import type { FileOptions } from './file.js';
+import { httpRangeConfig, type HttpRangeOptions } from './http-range-options.js';
 import type { PageCacheOptions } from './page-cache.js';
 import type { PatternOptions } from './pattern.js';
 import type { SnapshotOptions } from './snapshot.js';
 
-const BUILTINS = ['zero', 'pattern', 'file', 'snapshot', 'page-cache'] as const;
+const BUILTINS = ['zero', 'pattern', 'file', 'snapshot', 'page-cache', 'http-range'] as const;
 export type BuiltinName = (typeof BUILTINS)[number];
 
 function builtin(name: BuiltinName): string {
@@ -89,6 +91,19 @@ export function snapshot(path: string, options: FileResolverOptions = {}): Resol
   checkPath('resolvers.snapshot()', path);
   checkOptions('resolvers.snapshot()', options, FILE_RESOLVER_OPTION_KEYS);
   return { module: builtin('snapshot'), options: { path, offset: options.offset ?? 0 } };
+}
+
+/**
+ * Pages of an object served over HTTP(S) Range requests: one GET per `chunk`
+ * bytes (default 256 KiB), recent chunks cached, concurrent misses of a chunk
+ * sharing one request, retries with backoff (see docs/resolvers.md).
+ * `offset` is the byte of the object at the region's first byte. Options are
+ * checked here: a bad one throws ERR_FAULTLINE_INVALID_ARGUMENT (or
+ * ERR_FAULTLINE_INVALID_SIZE for a chunk that is not whole pages).
+ */
+export function httpRange(url: string | URL, options: Omit<HttpRangeOptions, 'url'> = {}): ResolverSpec<HttpRangeOptions> {
+  const href = url instanceof URL ? url.href : url;
+  return { module: builtin('http-range'), options: httpRangeConfig({ ...options, url: href }, native.pageSize()) };
 }
 
 /**

@@ -157,6 +157,9 @@ class ServeLoop {
         return;
       } else if (this.inflight.size > 0) {
         await yieldToEventLoop();
+        // The last async answer went out: drop the busy flag raised for it,
+        // else idle(), unmap() and close() wait for this worker until they time out.
+        if (this.inflight.size === 0) this.control.setBusy(index, false);
       }
     }
   }

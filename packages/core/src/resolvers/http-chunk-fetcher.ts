@@ -1,0 +1,251 @@
+/**
+ * One job: fetch byte ranges of one HTTP object, checked, over a keep-alive
+ * undici Pool, with a bound on requests in flight, a per-attempt timeout and
+ * retries with exponential backoff.
+ *
+ * An answer is accepted only if it is exactly what was asked: status 206,
+ * a Content-Range naming the requested first byte and the requested last byte
+ * (or the object's last byte, for the range that reaches past the end), and a
+ * body of exactly that many bytes. Anything else is a FaultlineError with a
+ * stable code; nothing partial is ever returned.
+ *
+ * Retried (they may pass on the next attempt): connection errors, a connection
+ * dropped mid-body, timeouts, 5xx and 429. Not retried (the same request will
+ * get the same answer): other statuses and answers that do not match.
+ */
+import { Pool } from 'undici';
+import { FaultlineError } from '../errors.js';
+import { redactedUrl, type HttpRangeConfig } from './http-range-options.js';
+
+/** Bytes of the object from `start`, and the object's size when the server said it. */
+export interface FetchedRange {
+  start: number;
+  bytes: Uint8Array;
+  /** Total size of the object (Content-Range's complete-length), or undefined for '*'. */
+  objectSize: number | undefined;
+}
+
+class HttpRangeError extends FaultlineError {
+  constructor(
+    code: 'ERR_FAULTLINE_HTTP_STATUS' | 'ERR_FAULTLINE_HTTP_RANGE' | 'ERR_FAULTLINE_HTTP_NETWORK' | 'ERR_FAULTLINE_HTTP_TIMEOUT',
+    message: string,
+    /** Another attempt may succeed. */
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** Counting semaphore: at most `limit` holders; the others wait in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(limit: number) {
+    this.free = limit;
+  }
+  take(): Promise<void> | undefined {
+    if (this.free > 0) {
+      this.free--;
+      return undefined;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else this.free++;
+  }
+}
+
+const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
+
+export class ChunkFetcher {
+  private readonly pool: Pool;
+  private readonly slots: Slots;
+  private readonly path: string;
+  /** For messages: the URL without its query (a presigned URL's signature). */
+  private readonly where: string;
+  private closed = false;
+
+  constructor(private readonly cfg: HttpRangeConfig) {
+    const url = new URL(cfg.url);
+    this.path = `${url.pathname}${url.search}`;
+    this.where = redactedUrl(cfg.url);
+    // One connection per request slot; undici keeps them alive between requests.
+    this.pool = new Pool(url.origin, { connections: cfg.concurrency, pipelining: 1 });
+    this.slots = new Slots(cfg.concurrency);
+  }
+
+  /**
+   * Bytes [start, start + length) of the object; fewer only when the object
+   * ends inside the range (then objectSize says where). Throws an HttpRangeError
+   * once the attempts are used up or at the first non-retryable failure.
+   */
+  async fetch(start: number, length: number): Promise<FetchedRange> {
+    for (let attempt = 0; ; attempt++) {
+      const wait = this.slots.take();
+      if (wait) await wait;
+      let err: unknown;
+      try {
+        if (this.closed) throw new FaultlineError('ERR_FAULTLINE_CLOSED', 'the httpRange resolver is closed');
+        return await this.once(start, length);
+      } catch (e) {
+        err = e;
+      } finally {
+        this.slots.give();
+      }
+      const retryable = err instanceof HttpRangeError && err.retryable;
+      if (!retryable || attempt >= this.cfg.retries || this.closed) {
+        if (err instanceof HttpRangeError && attempt > 0) err.message += ` (after ${attempt + 1} attempts)`;
+        throw err;
+      }
+      await sleep(this.cfg.backoffMs * 2 ** attempt);
+    }
+  }
+
+  /** Closes every connection; requests in flight fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool.destroy();
+  }
+
+  private async once(start: number, length: number): Promise<FetchedRange> {
+    const last = start + length - 1;
+    const what = `bytes ${start}-${last} of ${this.where}`;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.cfg.timeoutMs);
+    const failed = (e: unknown, during: string): HttpRangeError =>
+      timedOut
+        ? new HttpRangeError('ERR_FAULTLINE_HTTP_TIMEOUT', `GET ${what} took longer than timeoutMs (${this.cfg.timeoutMs} ms) ${during}`, true)
+        : e instanceof HttpRangeError
+          ? e
+          : new HttpRangeError(
+              'ERR_FAULTLINE_HTTP_NETWORK',
+              `GET ${what} failed ${during}: ${(e as Error).message ?? String(e)}` +
+                ((e as { code?: string }).code ? ` (${(e as { code?: string }).code})` : ''),
+              true,
+              { cause: e },
+            );
+    try {
+      let res;
+      try {
+        res = await this.pool.request({
+          path: this.path,
+          method: 'GET',
+          headers: { ...this.cfg.headers, range: `bytes=${start}-${last}` },
+          signal: controller.signal,
+        });
+      } catch (e) {
+        throw failed(e, 'before the answer');
+      }
+      try {
+        const range = this.checkHead(res.statusCode, res.headers, start, last, what);
+        const bytes = new Uint8Array(range.last - start + 1);
+        let got = 0;
+        for await (const part of res.body as AsyncIterable<Buffer>) {
+          if (got + part.length > bytes.length) {
+            throw new HttpRangeError(
+              'ERR_FAULTLINE_HTTP_RANGE',
+              `GET ${what}: the body is longer than the ${bytes.length} bytes its Content-Range announces`,
+              false,
+            );
+          }
+          bytes.set(part, got);
+          got += part.length;
+        }
+        if (got !== bytes.length) {
+          throw new HttpRangeError(
+            'ERR_FAULTLINE_HTTP_RANGE',
+            `GET ${what}: short body, ${got} of the ${bytes.length} bytes its Content-Range announces`,
+            false,
+          );
+        }
+        return { start, bytes, objectSize: range.objectSize };
+      } catch (e) {
+        // Never reuse a connection whose answer was not read through. Destroying
+        // an unread undici body emits 'error' (RequestAbortedError): without a
+        // listener that would be an uncaught exception in the worker.
+        res.body.on('error', () => undefined);
+        res.body.destroy();
+        throw failed(e, 'while reading the body');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The status and Content-Range of an answer to bytes [start, last]: the last byte the body must end at. */
+  private checkHead(
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+    start: number,
+    last: number,
+    what: string,
+  ): { last: number; objectSize: number | undefined } {
+    if (status !== 206) {
+      if (status === 200) {
+        throw new HttpRangeError(
+          'ERR_FAULTLINE_HTTP_STATUS',
+          `GET ${what}: the server answered 200 with the whole object instead of 206 Partial Content: it ignores Range requests; ` +
+            'serve the object from a server that supports them (S3 and its compatibles, nginx, CDNs do)',
+          false,
+        );
+      }
+      if (status === 416) {
+        throw new HttpRangeError(
+          'ERR_FAULTLINE_HTTP_RANGE',
+          `GET ${what}: 416 Range Not Satisfiable: the range starts past the end of the object` +
+            `${headers['content-range'] ? ` (${String(headers['content-range'])})` : ''}; the region is larger than the object`,
+          false,
+        );
+      }
+      const retryable = status >= 500 || status === 429;
+      throw new HttpRangeError(
+        'ERR_FAULTLINE_HTTP_STATUS',
+        `GET ${what}: the server answered ${status}` +
+          (status === 403 || status === 401 ? ' (check the headers option, or whether a presigned URL expired)' : '') +
+          (status >= 300 && status < 400 ? ' (redirects are not followed: use the final URL)' : ''),
+        retryable,
+      );
+    }
+    const header = headers['content-range'];
+    const m = typeof header === 'string' ? CONTENT_RANGE.exec(header.trim()) : null;
+    if (!m) {
+      throw new HttpRangeError(
+        'ERR_FAULTLINE_HTTP_RANGE',
+        `GET ${what}: a 206 answer needs a Content-Range "bytes first-last/size", got ${header === undefined ? 'none' : JSON.stringify(header)}`,
+        false,
+      );
+    }
+    const first = Number(m[1]);
+    const end = Number(m[2]);
+    const objectSize = m[3] === '*' ? undefined : Number(m[3]);
+    // The range may stop early only where the object ends.
+    const endsEarly = objectSize !== undefined && end === objectSize - 1 && end < last;
+    if (first !== start || (end !== last && !endsEarly) || (objectSize !== undefined && end >= objectSize)) {
+      throw new HttpRangeError(
+        'ERR_FAULTLINE_HTTP_RANGE',
+        `GET ${what}: the answer's Content-Range is "${header as string}", not the bytes asked for`,
+        false,
+      );
+    }
+    const declared = headers['content-length'];
+    if (typeof declared === 'string' && Number(declared) !== end - start + 1) {
+      throw new HttpRangeError(
+        'ERR_FAULTLINE_HTTP_RANGE',
+        `GET ${what}: Content-Length ${declared} disagrees with Content-Range "${header as string}" (${end - start + 1} bytes)`,
+        false,
+      );
+    }
+    return { last: end, objectSize };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,117 @@
+// `faultline firecracker --mem-url`: the same C client as firecracker.test.mjs
+// (what Firecracker does on snapshot restore) served from an HTTP server on
+// loopback instead of a memory file. The client checks every byte against the
+// file the server's object equals.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir, writePatternFile } from './helpers.mjs';
+import { startRangeServer } from './fixtures/range-server.mjs';
+
+const MEM_SIZE = 4 << 20;
+const SEED = 78;
+let tmp;
+let client;
+let memFile;
+let server;
+let n = 0;
+
+before(async () => {
+  tmp = tempDir('faultline-fc-http-');
+  client = join(tmp.dir, 'fc-client');
+  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', client, fileURLToPath(new URL('./fixtures/fc-client.c', import.meta.url))]);
+  memFile = join(tmp.dir, 'mem.bin');
+  writePatternFile(memFile, MEM_SIZE, SEED); // the bytes the HTTP object holds too
+  server = await startRangeServer({ size: MEM_SIZE, seed: SEED });
+});
+after(async () => {
+  await server?.close();
+  tmp?.cleanup();
+});
+
+function runClient(sock, mode, regions = 1, threads = 4) {
+  const log = join(tmp.dir, `client-${++n}.log`);
+  const out = openSync(log, 'w');
+  const child = spawn(client, [sock, memFile, mode, String(regions), String(threads)], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ mode, code, signal, pid: child.pid, out: readFileSync(log, 'utf8') })));
+}
+
+const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+function runCli(args) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out })));
+  return { child, exited, output: () => out };
+}
+
+async function waitForOutput(run, text, ms = 15000) {
+  const t0 = Date.now();
+  while (!run.output().includes(text)) {
+    if (Date.now() - t0 > ms) assert.fail(`no "${text}" in: ${run.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('CLI --mem-url: clients are served from the HTTP object byte for byte; a region past its end is refused', async () => {
+  await server.configure({ latencyMs: 1 });
+  await server.reset();
+  const sock = join(tmp.dir, 'fc-http.sock');
+  const url = `${server.url}?X-Amz-Signature=s3cr3t`;
+  const run = runCli([
+    'firecracker', '--socket', sock, '--mem-url', url, '--mem-header', 'Authorization: Bearer vm-token',
+    '--http-chunk', String(128 << 10), '--workers', '2', '--readahead', '4',
+  ]);
+  await waitForOutput(run, 'listening on');
+  const [one, two, bad] = await Promise.all([runClient(sock, 'good', 1, 4), runClient(sock, 'good', 2, 3), runClient(sock, 'out-of-file')]);
+  for (const r of [one, two, bad]) assert.equal(r.code, 0, `${r.mode}: ${r.out} (signal ${r.signal})`);
+  assert.match(one.out, /1 region\(s\), 4194304 bytes, 4 threads, every byte matched/);
+  assert.match(two.out, /2 region\(s\), 4194304 bytes, 3 threads, every byte matched/);
+  await waitForOutput(run, `(pid ${two.pid}) exited`);
+  await waitForOutput(run, `(pid ${one.pid}) exited`);
+  run.child.kill('SIGTERM');
+  const { code, out } = await run.exited;
+  assert.equal(code, 0, out);
+  assert.equal(existsSync(sock), false);
+  // The object's size was asked at startup: the handshake reaching past it was refused.
+  assert.match(out, new RegExp(`\\(pid ${bad.pid}, uid \\d+\\) rejected: ERR_FAULTLINE_FC_OUT_OF_FILE`));
+  assert.doesNotMatch(out, /s3cr3t/, 'the presigned signature stays out of the logs');
+  assert.match(out, /serving http:\/\/127\.0\.0\.1:\d+\/snapshots\/mem\.bin\?…/);
+  // Every request carried the header and asked for one whole 128 KiB chunk (or the startup probe's first byte).
+  const seen = await server.requests();
+  assert.equal(seen[0].range, 'bytes=0-0');
+  for (const r of seen) assert.equal(r.headers.authorization, 'Bearer vm-token');
+  for (const r of seen.slice(1)) {
+    const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(r.range).map(Number);
+    assert.equal(a % (128 << 10), 0, r.range);
+    assert.equal(b - a + 1, 128 << 10, r.range);
+  }
+  // Two clients, two workers, each worker one cache per region: at most 2 x 2 fetches per chunk.
+  assert.ok(seen.length - 1 <= 4 * (MEM_SIZE / (128 << 10)), `${seen.length} requests`);
+});
+
+test('CLI --mem-url: a URL the server refuses fails at startup with the HTTP code; bad usage exits 2', async () => {
+  const missing = runCli(['firecracker', '--socket', join(tmp.dir, 'never.sock'), '--mem-url', server.url.replace('mem.bin', 'nope.bin')]);
+  const { code, out } = await missing.exited;
+  assert.equal(code, 1, out);
+  assert.match(out, /ERR_FAULTLINE_HTTP_STATUS: GET bytes 0-0 of http:\/\/127\.0\.0\.1:\d+\/snapshots\/nope\.bin: the server answered 404/);
+  assert.equal(existsSync(join(tmp.dir, 'never.sock')), false);
+  for (const args of [
+    ['--mem-file', memFile, '--mem-url', server.url],
+    ['--mem-file', memFile, '--mem-header', 'A: b'],
+    ['--mem-url', server.url, '--mem-header', 'no-colon'],
+  ]) {
+    const r = await runCli(['firecracker', '--socket', join(tmp.dir, 'x.sock'), ...args]).exited;
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.out, /usage: faultline firecracker --socket PATH --mem-file PATH/);
+  }
+  const chunk = await runCli(['firecracker', '--socket', join(tmp.dir, 'x.sock'), '--mem-url', server.url, '--http-chunk', '5000']).exited;
+  assert.equal(chunk.code, 1, chunk.out);
+  assert.match(chunk.out, /ERR_FAULTLINE_INVALID_SIZE: httpRange chunk must be a positive multiple of the page size/);
+});
