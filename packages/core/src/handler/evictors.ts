@@ -7,7 +7,6 @@
 import { Worker } from 'node:worker_threads';
 import native from '@faultline/native';
 import { FaultlineError } from '../errors.js';
-import type { ResolverInfo, ResolverSpec } from '../resolver.js';
 import type { EvictorJob } from '../worker/evictor-thread.js';
 import { M_WAKE, createEvictionMarker } from '../shared/eviction-marker.js';
 
@@ -38,18 +37,8 @@ interface Running {
   marker: Int32Array;
 }
 
-export interface EvictorRequest {
-  uffdFd: number;
-  regionId: number;
-  address: number;
-  size: number;
-  pageSize: number;
-  maxPages: number;
-  targetPages: number;
-  writeback: boolean;
-  resolver: { spec: ResolverSpec; info: ResolverInfo };
-  markerSab: SharedArrayBuffer;
-}
+/** An evictor's job without what this module fills in itself. */
+export type EvictorRequest = Omit<EvictorJob, 'controlSab' | 'countersSab' | 'statsSab' | 'staging' | 'stagingBuffer' | 'runPages' | 'intervalMs'>;
 
 export class Evictors {
   private readonly running = new Map<number, Running>();
