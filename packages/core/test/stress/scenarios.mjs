@@ -408,7 +408,7 @@ export async function runScenario(name, options = {}, log = () => undefined) {
   row.threadDelta = delta.threads;
   row.rssDelta = delta.rss;
   row.wallSeconds = (performance.now() - wall) / 1000;
-  if (delta.fds > 0) row.failures.push(`${delta.fds} fd(s) more than at the start`);
+  if (delta.fds > 0) row.failures.push(`${delta.fds} fd(s) more than at the start (new: ${delta.newFds.join(', ')})`);
   if (delta.threads > 0) row.failures.push(`${delta.threads} thread(s) more than at the start`);
   if (delta.rss > o.rssTolerance) row.failures.push(`RSS ${(delta.rss / 2 ** 20).toFixed(0)} MiB above the start (tolerance ${o.rssTolerance / 2 ** 20} MiB)`);
   return row;
