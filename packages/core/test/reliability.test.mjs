@@ -147,3 +147,19 @@ test('teardown while threads are still faulting, 60 times: no crash, no fd left'
   }
   assert.equal(openFds(), before, 'fds leaked over 60 create/fault/close cycles');
 });
+
+test('after the last async answer with no fault behind it, the handler is idle and close() drains at once', { timeout: 30_000 }, async () => {
+  const handler = await FaultHandler.create({ workers: 2 });
+  try {
+    const region = await handler.map({ size: 64 * PS, resolver: misbehaving({ mode: 'slow', delayMs: 2 }) });
+    const touched = await testing.touchPages(region.address, region.size, { threads: 2, order: 'random' });
+    assert.equal(touched.pages, 64);
+    for (let p = 0; p < 64; p++) assert.equal(word(region, p), expected(p), `page ${p}`);
+    assert.equal(await handler.idle(3000), true, 'a worker whose async answers all landed is not busy');
+  } finally {
+    const t0 = Date.now();
+    const report = await handler.close({ timeoutMs: 3000 });
+    assert.deepEqual(report, { drained: true, answeredAtClose: 0, unanswered: 0 });
+    assert.ok(Date.now() - t0 < 2500, `close() waited ${Date.now() - t0} ms on nothing`);
+  }
+});

@@ -157,8 +157,9 @@ class ServeLoop {
         return;
       } else if (this.inflight.size > 0) {
         await yieldToEventLoop();
-        // The last async answer went out: drop the busy flag raised for it,
-        // else idle(), unmap() and close() wait for this worker until they time out.
+        // The last async answer may have just landed with no new fault read:
+        // drop the flag here, or idle() and close() would wait on it for ever
+        // (wait() only touches it when it reads something).
         if (this.inflight.size === 0) this.control.setBusy(index, false);
       }
     }
