@@ -147,7 +147,7 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
       .then(() => registry.get(job.regionId)!));
   const fromResolver = async (r: Run, scratch: Buffer): Promise<Uint8Array | null> =>
     produce(await loadResolver(), job, scratch, job.address + r.first * job.pageSize, r.first, r.n);
-  /** Still this region's, at the same place, not discarded, and not cancelled. */
+  /** The run's range is still this region's, at the same place, not discarded. */
   const ours = (address: number, r: Run): boolean => servedHere(table, hit, job, address, r.first, r.n);
   /**
    * Installs `runs` through up to RESOLVER_LANES resolver calls in flight
