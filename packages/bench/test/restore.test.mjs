@@ -22,6 +22,7 @@ import { createSnapshot } from '../dist/restore/snapshot.js';
 import { workingSet, workingSetBytes, workingSetSize } from '../dist/restore/working-set.js';
 import { restoreLines, restoreSummaryLines } from '../dist/report/restore-table.js';
 import { restoreScenarios } from '../dist/scenarios/restore.js';
+import { startRangeServer } from '../dist/restore/range-server.js';
 
 const PAGE = 4096;
 const SEED = 5;
@@ -89,6 +90,8 @@ test('results: median time per variant, speed-ups with targets, none for a varia
   assert.equal(slow.cpuNsPerPage, 2e6);
   assert.equal(slow.prefetched, null);
   assert.equal(summariseVariant('p', 'd', [{ ...sample(10), prefetched: 70 }, { ...sample(10), prefetched: 90 }]).prefetched, 80);
+  assert.equal(slow.requests, null, 'a local file: no requests');
+  assert.equal(summariseVariant('h', 'd', [{ ...sample(10), requests: 5 }, { ...sample(10), requests: 9 }, { ...sample(10), requests: 7 }]).requests, 7);
   const fast = summariseVariant('fast', 'd', [sample(50)]);
   const [c, d] = compareVariants([slow, fast], [
     { variant: 'fast', versus: 'slow', minSpeedup: 3 },
@@ -112,7 +115,7 @@ function result(name, fastMs, skipped = null) {
 
 test('restore table: times per variant, each round, the speed-up and its verdict; a skipped scenario says why', () => {
   const text = restoreLines([result('restore-file', 100), result('restore-huge', 0, 'no huge pages for you')]).join('\n');
-  assert.match(text, /^c-ondemand +400 +400 +100 +- +0\.0100 +0\.0200 +4000$/m);
+  assert.match(text, /^c-ondemand +400 +400 +100 +- +- +0\.0100 +0\.0200 +4000$/m);
   assert.match(text, /^faultline-prefetch vs c-ondemand: 4\.00x faster \(target >= 3x: met\)$/m);
   assert.match(text, /-- restore: restore-huge: desc; working set 819 of 4096 pages\nskipped: no huge pages for you/);
   const missed = restoreLines([result('restore-file', 200)]).join('\n');
@@ -226,4 +229,40 @@ test('restore-file: C on demand, Faultline recording, then prefetching the recor
 test('restore-file: a prefetch with no trace recorded in its round fails the round, naming why', async () => {
   const [, [, prefetch]] = scenario('restore-file').units;
   await assert.rejects(prefetch.run(ctx, { tracePath: null }), /no trace recorded in this round/);
+});
+
+test('the range server: the memory file\'s bytes for a Range GET (206 with Content-Range), 416 past the end, every request counted', async () => {
+  const snap = ctx.restoreSnapshot();
+  const server = await startRangeServer(snap.memFile, 0);
+  try {
+    const file = readFileSync(snap.memFile);
+    const r = await fetch(server.url, { headers: { range: 'bytes=8192-12287' } });
+    assert.equal(r.status, 206);
+    assert.equal(r.headers.get('content-range'), `bytes 8192-12287/${file.length}`);
+    assert.deepEqual(Buffer.from(await r.arrayBuffer()), file.subarray(8192, 12288));
+    const past = await fetch(server.url, { headers: { range: `bytes=${file.length}-${file.length + 10}` } });
+    assert.equal(past.status, 416);
+    await past.arrayBuffer();
+    assert.equal(server.requests(), 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test('restore-http: one Range GET per fault on demand (recording), then the trace prefetched in chunks through the resolver; every child checked its bytes', async () => {
+  const snap = ctx.restoreSnapshot();
+  const r = await runRestoreScenario(scenario('restore-http'), ctx, { rounds: 1, baselineOnly: false });
+  assert.equal(r.skipped, null);
+  assert.deepEqual(r.variants.map((v) => v.name), ['http-ondemand-page', 'http-prefetch-chunked']);
+  const [ondemand, prefetch] = r.variants;
+  assert.equal(ondemand.faults, snap.workingSetPages);
+  // A request per fault (a retry after a timeout on a busy machine would add one).
+  assert.ok(ondemand.requests >= snap.workingSetPages && ondemand.requests < snap.workingSetPages * 1.05, `${ondemand.requests} requests`);
+  assert.ok(prefetch.prefetched >= 0 && prefetch.prefetched <= snap.workingSetPages, String(prefetch.prefetched));
+  // At most every 256 KiB chunk once per resolver instance (two workers and the prefetch thread, each its own cache).
+  const chunks = snap.regionBytes / (256 << 10);
+  assert.ok(prefetch.requests > 0 && prefetch.requests <= 3 * chunks, `${prefetch.requests} requests`);
+  assert.deepEqual(r.comparisons.map((x) => [x.variant, x.versus, x.minSpeedup]), [['http-prefetch-chunked', 'http-ondemand-page', 10]]);
+  assert.equal(typeof r.comparisons[0].speedup, 'number');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.fltrace')), [], 'the round\'s trace is removed after it');
 });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import testing from '@faultline/native/testing';
-import { FaultHandler, resolvers, readTrace, writeTrace } from '../dist/index.js';
+import { FaultHandler, fillPattern, resolvers, readTrace, writeTrace } from '../dist/index.js';
 import { firstDifference, permutation, tempDir, writePatternFile } from './helpers.mjs';
 
 const PAGE = 4096;
@@ -116,6 +116,37 @@ test('prefetch races demand faults: each page installed once (EEXIST counted as 
     await handler.idle();
     assert.equal(region.stats().pagesInstalled + report.installed, PAGES, 'one install per page between demand and prefetch');
     assert.equal(firstDifference(new Uint8Array(region.buffer), memBytes), -1);
+  } finally {
+    await handler.close();
+  }
+});
+
+test('a prefetch through a slow async resolver keeps several runs in flight (bounded), every page installed once with its bytes', async () => {
+  const handler = await FaultHandler.create({ workers: 1 });
+  try {
+    // Every other page: no two plan pages are adjacent, so each is a run of its own and a resolver call of its own.
+    const N = 96;
+    const plan = Uint32Array.from({ length: N }, (_, i) => 2 * i);
+    const inflight = new Int32Array(new SharedArrayBuffer(12));
+    const slow = resolvers.custom(new URL('./fixtures/slow-resolver.mjs', import.meta.url), { ms: 20, inflight });
+    const region = await handler.map({ size: 2 * N * PAGE, resolver: slow, prefetch: { pageSize: PAGE, pages: plan } });
+    const report = await region.prefetched();
+    assert.deepEqual(
+      { pages: report.pages, installed: report.installed, alreadyPresent: report.alreadyPresent, cancelled: report.cancelled, failed: report.failed },
+      { pages: N, installed: N, alreadyPresent: 0, cancelled: 0, failed: 0 },
+    );
+    assert.equal(Atomics.load(inflight, 2), N, 'one resolver call per run, nothing touched yet');
+    const most = Atomics.load(inflight, 1);
+    assert.ok(most > 1, `the resolver calls overlapped (at most ${most} in flight)`);
+    assert.ok(most <= 16, `at most 16 runs in flight, saw ${most}`);
+    const faultsBefore = region.stats().faults;
+    const got = new Uint8Array(region.buffer);
+    const expected = new Uint8Array(PAGE);
+    for (const p of plan) {
+      fillPattern(0, p * PAGE, expected);
+      assert.equal(firstDifference(got.subarray(p * PAGE, (p + 1) * PAGE), expected), -1, `page ${p}`);
+    }
+    assert.equal(region.stats().faults, faultsBefore, 'the prefetched pages took no fault');
   } finally {
     await handler.close();
   }

@@ -7,8 +7,8 @@ import type { RestoreResult, RestoreSpread } from '../restore/results.js';
 import type { Spread } from '../repeat.js';
 import { renderColumns } from './columns.js';
 
-const HEADERS = ['variant', 'ms (median)', 'rounds ms', 'faults', 'prefetched', 'p50 us', 'p99 us', 'cpu/pg us'] as const;
-const RIGHT = new Set([1, 3, 4, 5, 6, 7]);
+const HEADERS = ['variant', 'ms (median)', 'rounds ms', 'faults', 'prefetched', 'requests', 'p50 us', 'p99 us', 'cpu/pg us'] as const;
+const RIGHT = new Set([1, 3, 4, 5, 6, 7, 8]);
 
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 
@@ -35,6 +35,7 @@ export function restoreLines(results: readonly RestoreResult[]): string[] {
       v.roundsMs.map(ms).join(' '),
       v.faults === null ? '-' : String(Math.round(v.faults)),
       v.prefetched === null ? '-' : String(Math.round(v.prefetched)),
+      v.requests === null ? '-' : String(Math.round(v.requests)),
       micros(v.p50Ns),
       micros(v.p99Ns),
       micros(v.cpuNsPerPage),
@@ -49,6 +50,7 @@ export function restoreLines(results: readonly RestoreResult[]): string[] {
     'restore: time for the child (a separate process that handed its uffd over, Firecracker-style) to touch its whole working set, by its own clock,',
     'from "go" (Faultline: before the trace is read and the uffd adopted) to its last touch; every touched page checked against the memory file.',
     'faults: page-fault messages the handler got (a fault the prefetch answered first counts too); prefetched: pages the prefetch installed;',
+    'requests: HTTP requests the server answered during the round (restore-http; the prefetch counted to its end);',
     'p50/p99: per-touch latency in the child; cpu/pg: user + system CPU of the child and the handling process per working-set page.',
   );
   return lines;
@@ -67,9 +69,15 @@ export function restoreSummaryLines(spreads: readonly RestoreSpread[]): string[]
     if (s.variants.length === 0) continue;
     lines.push(
       ...renderColumns(
-        ['variant', 'ms (median)', 'ms min..max', 'cpu/pg us'],
-        s.variants.map((v) => [v.name, v.ms === null ? '-' : ms(v.ms.median), range(v.ms, 1), micros(v.cpuNsPerPage?.median)]),
-        new Set([1, 2, 3]),
+        ['variant', 'ms (median)', 'ms min..max', 'cpu/pg us', 'requests'],
+        s.variants.map((v) => [
+          v.name,
+          v.ms === null ? '-' : ms(v.ms.median),
+          range(v.ms, 1),
+          micros(v.cpuNsPerPage?.median),
+          v.requests === null ? '-' : String(Math.round(v.requests.median)),
+        ]),
+        new Set([1, 2, 3, 4]),
       ),
     );
     for (const c of s.comparisons) {

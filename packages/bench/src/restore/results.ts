@@ -11,6 +11,8 @@ import type { RoundSample } from '../results.js';
 export interface RestoreSample extends RoundSample {
   /** Pages the prefetch installed (prefetched().installed); null without a prefetch. */
   prefetched: number | null;
+  /** Requests the page source answered during the round (restore-http: counted by the server); null for a local file. */
+  requests: number | null;
 }
 
 export interface RestoreVariantResult {
@@ -24,6 +26,8 @@ export interface RestoreVariantResult {
   faults: number | null;
   /** Median pages the prefetch installed before a fault asked for them; null without a prefetch. */
   prefetched: number | null;
+  /** Median requests to the page source (restore-http); null for a local file. */
+  requests: number | null;
   /** Per-touch latency percentiles (the child's clock), medians over rounds. */
   p50Ns: number | null;
   p99Ns: number | null;
@@ -76,6 +80,7 @@ export function summariseVariant(name: string, description: string, samples: rea
     roundsMs,
     faults: medianOrNull(samples.map((s) => s.faults)),
     prefetched: medianOrNull(samples.map((s) => s.prefetched ?? null)),
+    requests: medianOrNull(samples.map((s) => s.requests ?? null)),
     p50Ns: medianOrNull(samples.map((s) => s.p50Ns)),
     p99Ns: medianOrNull(samples.map((s) => s.p99Ns)),
     cpuNsPerPage: medianOrNull(samples.map((s) => (s.cpuNs === null || s.pages === 0 ? null : s.cpuNs / s.pages))),
@@ -106,7 +111,7 @@ export interface RestoreSpread {
   group: string;
   /** Runs in which it was skipped, with why. */
   skipped: string[];
-  variants: { name: string; ms: Spread | null; cpuNsPerPage: Spread | null }[];
+  variants: { name: string; ms: Spread | null; cpuNsPerPage: Spread | null; requests: Spread | null }[];
   comparisons: { variant: string; versus: string; speedup: Spread | null; minSpeedup: number | null; met: number; runs: number }[];
 }
 
@@ -123,7 +128,12 @@ export function summariseRestoreRuns(runs: readonly (readonly RestoreResult[])[]
       skipped: each.flatMap((x) => (x.skipped === null ? [] : [x.skipped])),
       variants: names.map((name) => {
         const v = ran.map((x) => x.variants.find((y) => y.name === name));
-        return { name, ms: spread(v.map((y) => y?.ms)), cpuNsPerPage: spread(v.map((y) => y?.cpuNsPerPage)) };
+        return {
+          name,
+          ms: spread(v.map((y) => y?.ms)),
+          cpuNsPerPage: spread(v.map((y) => y?.cpuNsPerPage)),
+          requests: spread(v.map((y) => y?.requests)),
+        };
       }),
       comparisons: specs.map((c) => {
         const same = ran.map((x) => x.comparisons.find((y) => y.variant === c.variant && y.versus === c.versus));

@@ -33,7 +33,7 @@ export async function runRestoreScenario(scenario: RestoreScenario, ctx: BenchCo
     comparisons: skipped === null ? compareVariants(variants, scenario.comparisons) : [],
   });
   if (units.length === 0) return result('--baseline-only: this scenario has no C reference', []);
-  const undo = scenario.prepare?.(ctx);
+  const undo = await scenario.prepare?.(ctx);
   if (typeof undo === 'string') {
     options.onNote?.(`${scenario.name}: skipped: ${undo}`);
     return result(undo, []);
@@ -52,7 +52,7 @@ export async function runRestoreScenario(scenario: RestoreScenario, ctx: BenchCo
       }
     }
   } finally {
-    undo?.();
+    await undo?.();
   }
   return result(
     null,

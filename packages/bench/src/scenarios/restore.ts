@@ -8,19 +8,22 @@
 //   faultline-ondemand:  adopt() with resolvers.file, recording the first touches (record: true),
 //                        the trace then written with the working set's pages (writeTrace ... { memFile });
 //   faultline-prefetch:  adopt() with that trace as its prefetch plan (readTrace);
-//   restore-huge:        the child's memory hugetlb (2 MiB pages), on-demand, against 4 KiB on-demand.
+//   restore-huge:        the child's memory hugetlb (2 MiB pages), on-demand, against 4 KiB on-demand;
+//   restore-http:        the same memory file behind an HTTP server on loopback (1 ms added per request):
+//                        http-ondemand-page (resolvers.httpRange, one page per request, recording; the
+//                        trace written WITHOUT page data) against http-prefetch-chunked (256 KiB chunks,
+//                        that trace as plan: the JS prefetch thread fetches its pages through the resolver).
 // For Faultline, "go" is written before the trace is read and the uffd
 // adopted, so the child's time includes everything a restore does after the
 // VM starts (reading the plan, adopting); faults raised meanwhile wait in the
 // uffd. CPU per page counts the child and the handling process.
-// (The HTTP variant, resolvers.httpRange over loopback, slots in here as one
-// more variant once that resolver lands.)
 import { closeSync } from 'node:fs';
 import native from '@faultline/native';
-import { parseHandshake, readTrace, resolvers, writeTrace, type AdoptedUffd, type AdoptRegion, type FaultHandler } from '@faultline/core';
+import { parseHandshake, readTrace, resolvers, writeTrace, type AdoptedUffd, type AdoptRegion, type FaultHandler, type ResolverSpec } from '@faultline/core';
 import { startAdoptChild, type AdoptChild, type AdoptChildResult } from '../adopt/child.js';
 import { startAdoptHandler } from '../adopt/c-handler.js';
 import { reserveHugePages } from '../restore/huge-pages.js';
+import { startRangeServer, type RangeServer } from '../restore/range-server.js';
 import type { RestoreComparisonSpec, RestoreSample } from '../restore/results.js';
 import type { RestoreSnapshot } from '../restore/snapshot.js';
 import { processCpuNs, unlessChildFails } from './adopt.js';
@@ -57,8 +60,8 @@ export interface RestoreScenario {
    */
   units: RestoreVariant[][];
   comparisons: RestoreComparisonSpec[];
-  /** Set up what the scenario needs for its rounds (huge pages); returns the undo, or why it cannot run. */
-  prepare?(ctx: BenchContext): (() => void) | string;
+  /** Set up what the scenario needs for its rounds (huge pages, a server); returns the undo, or why it cannot run. */
+  prepare?(ctx: BenchContext): Promise<(() => void | Promise<void>) | string> | (() => void | Promise<void>) | string;
 }
 
 function checkedResult(r: AdoptChildResult, snapshot: RestoreSnapshot, variant: string): AdoptChildResult {
@@ -87,9 +90,17 @@ function startRestoreChild(snapshot: RestoreSnapshot, socket: string, go: 'socke
   });
 }
 
-function sampleOf(r: AdoptChildResult, faults: number, resolverCalls: number | null, handlerCpuNs: number, prefetched: number | null = null): RestoreSample {
+function sampleOf(
+  r: AdoptChildResult,
+  faults: number,
+  resolverCalls: number | null,
+  handlerCpuNs: number,
+  prefetched: number | null = null,
+  requests: number | null = null,
+): RestoreSample {
   return {
     prefetched,
+    requests,
     elapsedNs: r.elapsedNs,
     pages: r.pages,
     faults,
@@ -118,7 +129,18 @@ async function cOnDemandRound(ctx: BenchContext): Promise<RestoreSample> {
 
 type FaultlineMode = { kind: 'ondemand'; record: boolean; hugetlb: boolean } | { kind: 'prefetch' };
 
-async function faultlineRound(ctx: BenchContext, round: RestoreRound, variant: string, mode: FaultlineMode): Promise<RestoreSample> {
+/** Where a Faultline variant's pages come from: the memory file (default), or a server. */
+interface PageSource {
+  resolver(snapshot: RestoreSnapshot): ResolverSpec;
+  /** The recorded trace carries the pages' bytes (else a prefetch must fetch them through the resolver). */
+  traceWithPages: boolean;
+  /** Requests the source has answered so far (counted by the server). */
+  requests?(): number;
+}
+
+const FILE_SOURCE: PageSource = { resolver: (snapshot) => resolvers.file(snapshot.memFile), traceWithPages: true };
+
+async function faultlineRound(ctx: BenchContext, round: RestoreRound, variant: string, mode: FaultlineMode, source: PageSource = FILE_SOURCE): Promise<RestoreSample> {
   if (ctx.handlers === null) throw new Error('internal: Faultline restore variant run without @faultline/core');
   const handler: FaultHandler = await ctx.handlers.get(WORKERS);
   const snapshot = ctx.restoreSnapshot();
@@ -135,13 +157,14 @@ async function faultlineRound(ctx: BenchContext, round: RestoreRound, variant: s
       const [mapping] = parseHandshake(connection.payload, { pageSize: native.pageSize(), hugePageSizes: [HUGE_PAGE] });
       if (mapping === undefined) throw new Error('internal: the handshake parser returned no region');
       const cpuBefore = processCpuNs();
+      const requestsBefore = source.requests?.() ?? 0;
       child.go();
       const region: AdoptRegion = {
         address: mapping.address,
         size: mapping.size,
         offset: mapping.offset,
         pageSize: mapping.pageSize,
-        resolver: resolvers.file(snapshot.memFile),
+        resolver: source.resolver(snapshot),
         name: variant,
       };
       if (mode.kind === 'ondemand' && mode.record) region.record = true;
@@ -157,16 +180,19 @@ async function faultlineRound(ctx: BenchContext, round: RestoreRound, variant: s
         const r = await child.result;
         const cpuNs = processCpuNs() - cpuBefore;
         await handler.idle(); // counters are bumped just after the install: let the last one land
+        // Counted when the prefetch is done too (its last requests may come after the child's last touch).
+        if (mode.kind === 'prefetch') await adopted.prefetched();
+        const requests = source.requests === undefined ? null : source.requests() - requestsBefore;
         const [stats] = adopted.stats();
         const prefetched = mode.kind === 'prefetch' ? (await adopted.prefetched())[0]!.installed : null;
         if (mode.kind === 'ondemand' && mode.record) {
           const path = snapshot.tracePath();
-          await writeTrace(path, adopted.traces(), { memFile: snapshot.memFile });
+          await writeTrace(path, adopted.traces(), source.traceWithPages ? { memFile: snapshot.memFile } : {});
           round.tracePath = path;
         }
         child.release();
         await child.program.exited;
-        return sampleOf(checkedResult(r, snapshot, variant), stats?.faults ?? 0, stats?.resolverCalls ?? null, cpuNs, prefetched);
+        return sampleOf(checkedResult(r, snapshot, variant), stats?.faults ?? 0, stats?.resolverCalls ?? null, cpuNs, prefetched, requests);
       } finally {
         await adopted.close();
       }
@@ -185,11 +211,80 @@ const C_ONDEMAND: RestoreVariant = {
   run: (ctx) => cOnDemandRound(ctx),
 };
 
-function faultlineVariant(name: string, description: string, mode: FaultlineMode): RestoreVariant {
-  return { name, description, reference: false, run: (ctx, round) => faultlineRound(ctx, round, name, mode) };
+function faultlineVariant(name: string, description: string, mode: FaultlineMode, source?: PageSource): RestoreVariant {
+  return { name, description, reference: false, run: (ctx, round) => faultlineRound(ctx, round, name, mode, source) };
 }
 
 const PREFETCH_TARGET = 3;
+/** Issue 10: over HTTP, prefetching 256 KiB chunks >= 10x faster than fetching one page per fault. */
+const HTTP_PREFETCH_TARGET = 10;
+const HTTP_LATENCY_MS = 1;
+const HTTP_CHUNK = 256 << 10;
+/** As many chunk requests in flight as the prefetch thread keeps runs in flight. */
+const HTTP_CONCURRENCY = 16;
+
+/**
+ * The restore-http scenario: its server lives from prepare() to the undo, and
+ * the two variants' resolvers point at it.
+ */
+function httpScenario(ws: string): RestoreScenario {
+  let server: RangeServer | null = null;
+  const url = (): string => {
+    if (server === null) throw new Error('internal: restore-http variant run before its server was started');
+    return server.url;
+  };
+  const requests = (): number => server?.requests() ?? 0;
+  const pagePerRequest: PageSource = {
+    resolver: (snapshot) => resolvers.httpRange(url(), { chunk: snapshot.pageSize }),
+    traceWithPages: false, // the prefetching variant must fetch its pages over HTTP
+    requests,
+  };
+  const chunked: PageSource = {
+    resolver: (snapshot) =>
+      resolvers.httpRange(url(), {
+        chunk: HTTP_CHUNK,
+        concurrency: HTTP_CONCURRENCY,
+        // Every chunk of the snapshot: the working set's pages are spread over nearly all of them.
+        cacheChunks: Math.ceil(snapshot.regionBytes / HTTP_CHUNK),
+      }),
+    traceWithPages: false,
+    requests,
+  };
+  return {
+    kind: 'restore',
+    name: 'restore-http',
+    group: 'restore',
+    description:
+      `the same snapshot and ${ws} behind an HTTP server on 127.0.0.1 (Range GETs, ${HTTP_LATENCY_MS} ms added per request): ` +
+      'Faultline on demand one page per request (recording), against prefetching that trace (no page data) in 256 KiB chunks',
+    quick: false,
+    units: [
+      [
+        faultlineVariant(
+          'http-ondemand-page',
+          'adopt() with resolvers.httpRange, chunk = one page: one Range GET per fault; recording (trace written without page data)',
+          { kind: 'ondemand', record: true, hugetlb: false },
+          pagePerRequest,
+        ),
+        faultlineVariant(
+          'http-prefetch-chunked',
+          `adopt() with resolvers.httpRange, ${HTTP_CHUNK >> 10} KiB chunks (${HTTP_CONCURRENCY} in flight, every chunk cached), ` +
+            'the recorded trace as plan: the JS prefetch thread fetches its pages through the resolver',
+          { kind: 'prefetch' },
+          chunked,
+        ),
+      ],
+    ],
+    comparisons: [{ variant: 'http-prefetch-chunked', versus: 'http-ondemand-page', minSpeedup: HTTP_PREFETCH_TARGET }],
+    prepare: async (ctx) => {
+      server = await startRangeServer(ctx.restoreSnapshot().memFile, HTTP_LATENCY_MS);
+      return async () => {
+        await server?.close();
+        server = null;
+      };
+    },
+  };
+}
 
 export function restoreScenarios(): RestoreScenario[] {
   const ws = `${WORKING_SET_FRACTION * 100}% working set`;
@@ -238,5 +333,5 @@ export function restoreScenarios(): RestoreScenario[] {
       return typeof reservation === 'string' ? reservation : () => reservation.release();
     },
   };
-  return [fileScenario, hugeScenario];
+  return [fileScenario, hugeScenario, httpScenario(ws)];
 }

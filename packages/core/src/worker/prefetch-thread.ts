@@ -7,10 +7,13 @@
  * EEXIST and is skipped.
  *
  * Bytes come from the trace file's page data (one sequential read through a
- * large window) or, without data, from the region's resolver loaded here.
- * Before each run the region table must still say the range is this region's
- * and undiscarded (a REMOVE, UNMAP, REMAP or unmap cancels what is left of it),
- * and the main thread can cancel the whole prefetch (unmap, close).
+ * large window) or, without data, from the region's resolver loaded here,
+ * up to 16 runs in flight (a resolver behind a network pays its round trip
+ * per lane-full of runs, not per run). Before each run, and again before
+ * installing what a resolver produced, the region table must still say the
+ * range is this region's and undiscarded (a REMOVE, UNMAP, REMAP or unmap
+ * cancels what is left of it), and the main thread can cancel the whole
+ * prefetch (unmap, close).
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { setPriority } from 'node:os';
@@ -53,6 +56,8 @@ export interface PrefetchJob {
 const { EEXIST, EAGAIN, ENOENT, ESRCH, UFFDIO_COPY_MODE_WP: COPY_MODE_WP } = native.constants;
 const EAGAIN_RETRIES = 64;
 const DATA_WINDOW = 8 << 20;
+/** Resolver calls in flight at once (each with its own scratch run); enough to hide a network round trip per run. */
+const RESOLVER_LANES = 16;
 
 /** Reads the trace's page data front to back through one large window. */
 class DataWindow {
@@ -134,54 +139,79 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
   const maxRun = Math.max(1, Math.floor(job.maxRunBytes / ps));
   let fh: FileHandle | null = null;
   const registry = new ResolverRegistry();
-  const scratch = Buffer.alloc(maxRun * ps);
-  let resolver: PageResolver | null = null;
-  const loadResolver = async (): Promise<PageResolver> => {
-    if (!resolver) {
-      await registry.load(job.regionId, job.resolver.spec, job.resolver.info, { resolveTimeoutMs: 60_000, retries: 0 });
-      resolver = registry.get(job.regionId)!;
-    }
-    return resolver;
-  };
-  const fromResolver = async (r: Run): Promise<Uint8Array | null> =>
+  let resolver: Promise<PageResolver> | null = null;
+  // Memoised as a promise: the lanes below ask for it at once.
+  const loadResolver = (): Promise<PageResolver> =>
+    (resolver ??= registry
+      .load(job.regionId, job.resolver.spec, job.resolver.info, { resolveTimeoutMs: 60_000, retries: 0 })
+      .then(() => registry.get(job.regionId)!));
+  const fromResolver = async (r: Run, scratch: Buffer): Promise<Uint8Array | null> =>
     produce(await loadResolver(), job, scratch, job.address + r.first * job.pageSize, r.first, r.n);
-  /** Installs `runs`; at most `rate` bytes per second when given. False once cancelled. */
-  const installRuns = async (runs: Iterable<Run>, total: number, bytesOf: (r: Run) => Promise<Uint8Array | null>, rate: number): Promise<boolean> => {
-    let done = 0;
+  /** The run's range is still this region's, at the same place, not discarded. */
+  const ours = (address: number, r: Run): boolean => servedHere(table, hit, job, address, r.first, r.n);
+  /**
+   * Installs `runs` through up to RESOLVER_LANES resolver calls in flight
+   * (one lane, as before, when `rate` limits the pace: a sleep blocks the
+   * thread). Each lane takes the next run in plan order and installs it as
+   * soon as its bytes arrive, so a slow resolver (a network round trip per
+   * run) costs its latency once per lane-full of runs, not once per run.
+   * Every page of `runs` ends in exactly one count. False once cancelled.
+   */
+  const installRuns = async (runs: Iterable<Run>, total: number, rate: number): Promise<boolean> => {
+    const next = runs[Symbol.iterator]();
+    let handedOut = 0; // pages of runs taken by a lane (or counted cancelled)
+    let cancelled = false;
     let bytesSoFar = 0;
     const started = performance.now();
-    for (const r of runs) {
-      if (Atomics.load(cancel, 0) !== 0) {
-        report.cancelled += total - done;
-        return false;
+    const stop = (): void => {
+      if (!cancelled) report.cancelled += total - handedOut; // what no lane took yet
+      cancelled = true;
+      handedOut = total;
+    };
+    const lane = async (): Promise<void> => {
+      let scratch: Buffer | null = null; // allocated on a lane's first run: a short plan needs few
+      for (;;) {
+        if (cancelled || Atomics.load(cancel, 0) !== 0) return stop();
+        const step = next.next();
+        if (step.done) return;
+        const r = step.value;
+        handedOut += r.n;
+        const address = job.address + r.first * ps;
+        // Still this region's, still where it was, not discarded: else skip the run.
+        if (!ours(address, r)) {
+          report.cancelled += r.n;
+          continue;
+        }
+        scratch ??= Buffer.alloc(maxRun * ps);
+        let bytes: Uint8Array | null;
+        try {
+          bytes = await fromResolver(r, scratch);
+        } catch (err) {
+          bytes = null;
+          report.error ??= { code: codeOf(err, 'ERR_FAULTLINE_RESOLVER_FAILED'), message: (err as Error)?.message ?? String(err) };
+        }
+        if (bytes === null) {
+          report.failed += r.n; // left to demand faults, which apply the region's policy
+          continue;
+        }
+        // The call took a while: cancelled, or the range removed or moved meanwhile, the run is not ours to install.
+        if (Atomics.load(cancel, 0) !== 0 || !ours(address, r)) {
+          report.cancelled += r.n;
+          if (Atomics.load(cancel, 0) !== 0) return stop();
+          continue;
+        }
+        install(job, report, address, bytes, r.n);
+        bytesSoFar += r.n * ps;
+        if (rate > 0) {
+          // Ahead of the rate: sleep it off (a cancel wakes the sleep).
+          const ahead = (bytesSoFar / rate) * 1000 - (performance.now() - started);
+          if (ahead > 1) Atomics.wait(cancel, 0, 0, ahead);
+        }
       }
-      done += r.n;
-      const address = job.address + r.first * ps;
-      // Still this region's, still where it was, not discarded: else skip the run.
-      if (!servedHere(table, hit, job, address, r.first, r.n)) {
-        report.cancelled += r.n;
-        continue;
-      }
-      let bytes: Uint8Array | null;
-      try {
-        bytes = await bytesOf(r);
-      } catch (err) {
-        bytes = null;
-        report.error ??= { code: codeOf(err, 'ERR_FAULTLINE_RESOLVER_FAILED'), message: (err as Error)?.message ?? String(err) };
-      }
-      if (bytes === null) {
-        report.failed += r.n; // left to demand faults, which apply the region's policy
-        continue;
-      }
-      install(job, report, address, bytes, r.n);
-      bytesSoFar += r.n * ps;
-      if (rate > 0) {
-        // Ahead of the rate: sleep it off (a cancel wakes the sleep).
-        const ahead = (bytesSoFar / rate) * 1000 - (performance.now() - started);
-        if (ahead > 1) Atomics.wait(cancel, 0, 0, ahead);
-      }
-    }
-    return true;
+    };
+    const lanes = rate > 0 ? 1 : RESOLVER_LANES;
+    await Promise.all(Array.from({ length: lanes }, lane));
+    return !cancelled;
   };
   try {
     let workingSet: boolean;
@@ -189,12 +219,12 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
       fh = await open(job.data.path, 'r');
       workingSet = await installFromData(job, report, new DataWindow(fh), cancel, table, hit);
     } else {
-      workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, async (r) => fromResolver(r), 0);
+      workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, 0);
     }
     report.workingSetMs = performance.now() - t0;
     if (rest.length > 0) {
       if (!workingSet) report.cancelled += rest.length;
-      else await installRuns(runsOf(rest, maxRun), rest.length, async (r) => fromResolver(r), job.fillRate);
+      else await installRuns(runsOf(rest, maxRun), rest.length, job.fillRate);
     }
   } finally {
     await fh?.close().catch(() => undefined);
