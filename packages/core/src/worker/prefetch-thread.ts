@@ -1,10 +1,11 @@
 /**
  * A prefetch: one thread that installs a recorded working set into a served
  * region ahead of the faults, in recorded order, runs of consecutive pages as
- * one UFFDIO_COPY each. It runs beside the serve loops, at a lower scheduling
- * priority (nice +10 on this thread only), so the workers serving demand
- * faults get the CPU first; a page a demand fault installed first comes back
- * EEXIST and is skipped.
+ * one UFFDIO_COPY each. It runs beside the serve loops; a page a demand fault
+ * installed first comes back EEXIST and is skipped. The working set runs at
+ * normal priority (the restored program needs it now: at nice +10 on one CPU
+ * it installed nothing before the program faulted it all in); what fill: 'all'
+ * adds after it runs at nice +10, so demand faults get the CPU first.
  *
  * Bytes come from the trace file's page data (one sequential read through a
  * large window) or, without data, from the region's resolver loaded here,
@@ -131,11 +132,6 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
   const cancel = new Int32Array(job.cancelSab);
   const table = new RegionTable(job.tableSab);
   const hit = new LookupResult();
-  try {
-    setPriority(native.gettid(), 10);
-  } catch {
-    // not allowed to lower it (or no such thread): run at the same priority
-  }
   const maxRun = Math.max(1, Math.floor(job.maxRunBytes / ps));
   let fh: FileHandle | null = null;
   const registry = new ResolverRegistry();
@@ -224,7 +220,10 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
     report.workingSetMs = performance.now() - t0;
     if (rest.length > 0) {
       if (!workingSet) report.cancelled += rest.length;
-      else await installRuns(runsOf(rest, maxRun), rest.length, job.fillRate);
+      else {
+        lowerPriority();
+        await installRuns(runsOf(rest, maxRun), rest.length, job.fillRate);
+      }
     }
   } finally {
     await fh?.close().catch(() => undefined);
@@ -281,6 +280,15 @@ async function installFromData(job: PrefetchJob, report: PrefetchReport, data: D
     }
   }
   return true;
+}
+
+/** The background part of a fill yields to everything else (nice +10, this thread only). */
+function lowerPriority(): void {
+  try {
+    setPriority(native.gettid(), 10);
+  } catch {
+    // not allowed to lower it: run at the same priority
+  }
 }
 
 function servedHere(table: RegionTable, hit: LookupResult, job: PrefetchJob, address: number, first: number, n: number): boolean {
