@@ -21,7 +21,7 @@ before(() => {
   memFile = `${tmp.dir}/mem.bin`;
   fileBytes = writePatternFile(memFile, (PAGES + 2) * HUGE, SEED);
   // A region's huge pages stay in use until its buffer is collected: enough for every region below.
-  release = reserveHugePages(7 * PAGES);
+  release = reserveHugePages(7 * PAGES + 2);
 });
 after(() => {
   release?.();
@@ -64,6 +64,21 @@ for (const nativeResolvers of [true, false]) {
     }
   });
 }
+
+test("a custom resolver of a huge page region is told the region's page size (info.pageSize)", async () => {
+  const handler = await FaultHandler.create({ workers: 2 });
+  try {
+    const resolver = resolvers.custom(new URL('./fixtures/page-size-resolver.mjs', import.meta.url), {});
+    const region = await handler.map({ size: 2 * HUGE, pageSize: HUGE, resolver });
+    const words = new Uint32Array(region.buffer);
+    assert.equal(words[0], HUGE);
+    assert.equal(words[HUGE / 4], HUGE);
+    assert.equal(region.stats().pagesInstalled, 2);
+    await region.unmap();
+  } finally {
+    await handler.close();
+  }
+});
 
 test('a page size the kernel does not offer is refused, naming the sizes it does', async () => {
   const handler = await FaultHandler.create({ workers: 1 });

@@ -537,6 +537,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       spec: r.resolver,
       name: r.name,
       regionSize: r.size,
+      pageSize: r.pageSize,
       readahead: r.readahead,
       resolveTimeoutMs: r.resolveTimeoutMs,
       retries: r.retries,

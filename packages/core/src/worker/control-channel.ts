@@ -48,9 +48,11 @@ export class ControlChannel {
     const worker = this.worker;
     if (msg.type === 'load-resolver') {
       try {
-        this.scratch.ensure(msg.readahead * this.pageSize);
+        // The region's own page size: a huge page region's resolver works in huge pages.
+        const pageSize = msg.pageSize ?? this.pageSize;
+        this.scratch.ensure(msg.readahead * pageSize);
         await this.resolvers.load(msg.regionId, msg.spec, {
-          pageSize: this.pageSize,
+          pageSize,
           regionSize: msg.regionSize,
           regionId: msg.regionId,
           name: msg.name,

@@ -61,6 +61,8 @@ export type ToWorker =
       spec: ResolverSpec;
       name: string;
       regionSize: number;
+      /** Bytes per page of the region (a huge page size for hugetlbfs regions); absent: the system's. */
+      pageSize?: number;
       readahead: number;
       /** How long the resolver may take for one fault, ms. */
       resolveTimeoutMs: number;
