@@ -73,6 +73,7 @@ test("a custom resolver of a huge page region is told the region's page size (in
     const words = new Uint32Array(region.buffer);
     assert.equal(words[0], HUGE);
     assert.equal(words[HUGE / 4], HUGE);
+    assert.equal(await handler.idle(), true); // counters move just after the install that woke the reader
     assert.equal(region.stats().pagesInstalled, 2);
     await region.unmap();
   } finally {
