@@ -115,3 +115,35 @@ test('CLI --mem-url: a URL the server refuses fails at startup with the HTTP cod
   assert.equal(chunk.code, 1, chunk.out);
   assert.match(chunk.out, /ERR_FAULTLINE_INVALID_SIZE: httpRange chunk must be a positive multiple of the page size/);
 });
+
+test('CLI --mem-url with --record, then --prefetch: the trace (no page data) is prefetched over HTTP; every byte right', async (t) => {
+  await server.configure({ latencyMs: 1 });
+  const trace = join(tmp.dir, 'http-vm.trace');
+  const PAGES = MEM_SIZE / 4096;
+  const sock1 = join(tmp.dir, 'fc-http-rec.sock');
+  const rec = runCli(['firecracker', '--socket', sock1, '--mem-url', server.url, '--record', trace]);
+  t.after(() => rec.child.kill('SIGKILL'));
+  await waitForOutput(rec, 'listening on');
+  const first = await runClient(sock1, 'good', 1, 2);
+  assert.equal(first.code, 0, first.out);
+  await waitForOutput(rec, `recorded ${PAGES} first-touch pages to ${trace}`);
+  rec.child.kill('SIGTERM');
+  assert.equal((await rec.exited).code, 0);
+
+  await server.reset();
+  const sock2 = join(tmp.dir, 'fc-http-pre.sock');
+  const pre = runCli(['firecracker', '--socket', sock2, '--mem-url', server.url, '--prefetch', trace]);
+  t.after(() => pre.child.kill('SIGKILL'));
+  await waitForOutput(pre, 'listening on');
+  const second = await runClient(sock2, 'good', 1, 2);
+  assert.equal(second.code, 0, second.out);
+  assert.match(second.out, /every byte matched/);
+  await waitForOutput(pre, ' failed)');
+  const m = /prefetched (\d+) of (\d+) pages in [\d.]+ ms \((\d+) already present, (\d+) cancelled, (\d+) failed\)/.exec(pre.output());
+  assert.ok(m, pre.output());
+  assert.equal(Number(m[2]), PAGES);
+  assert.equal(Number(m[1]) + Number(m[3]) + Number(m[4]), PAGES);
+  assert.equal(Number(m[5]), 0, 'nothing failed to come over HTTP');
+  pre.child.kill('SIGTERM');
+  assert.equal((await pre.exited).code, 0);
+});
