@@ -209,6 +209,16 @@ test("fill: 'all' installs the working set, then every other page (rate-limited 
     assert.equal(firstDifference(new Uint8Array(region.buffer), memBytes), -1);
     assert.equal(region.stats().faults, 0, 'nothing was left to fault');
 
+    // The working set from a trace file's page data (copied in batches by uffdCopyPages), then the rest.
+    const file = `${tmp.dir}/fill-all.trace`;
+    await writeTrace(file, [{ size: PAGES * PAGE, offset: 0, pageSize: PAGE, pages: Uint32Array.from(ws), timesUs: new Uint32Array(ws.length), complete: true }], { memFile });
+    const [plan] = (await readTrace(file)).regions;
+    const withData = await handler.map({ size: PAGES * PAGE, resolver: resolvers.file(memFile), prefetch: plan, fill: 'all' });
+    const r1 = await withData.prefetched();
+    assert.deepEqual([r1.pages, r1.installed, r1.alreadyPresent, r1.cancelled, r1.failed], [PAGES, PAGES, 0, 0, 0]);
+    assert.equal(firstDifference(new Uint8Array(withData.buffer), memBytes), -1);
+    assert.equal(withData.stats().faults, 0);
+
     // No plan: fill everything, at most 4 MiB/s: 2 MiB cannot take less than ~0.5 s.
     const small = await handler.map({ size: 512 * PAGE, resolver: resolvers.file(memFile), fill: 'all', fillRate: 4 << 20 });
     const r2 = await small.prefetched();

@@ -23,6 +23,7 @@
 #include "args.h"
 #include "errors.h"
 #include "init.h"
+#include "serve/copy_pages.h"
 #include "sys/fd.h"
 #include "uffd_constants.h"
 
@@ -348,44 +349,9 @@ Napi::Value UffdCopyPages(const Napi::CallbackInfo& info) {
   if (ps == 0 || count > dsts.length / 8 || count > out.length / 4 || offset > src.length || count * ps > src.length - offset) {
     throw Napi::RangeError::New(env, "uffdCopyPages: count pages do not fit dsts, out or src");
   }
-  const double* dst = reinterpret_cast<const double*>(dsts.data);
-  int32_t* result = reinterpret_cast<int32_t*>(out.data);
-  const uint8_t* bytes = src.data + offset;
-  double installed = 0;
-  for (uint64_t i = 0; i < count;) {
-    uint64_t at = static_cast<uint64_t>(dst[i]);
-    if (at == 0) {
-      result[i++] = 0;
-      continue;
-    }
-    uint64_t run = 1;
-    while (i + run < count && static_cast<uint64_t>(dst[i + run]) == at + run * ps) run++;
-    uint64_t done = 0;
-    int again = 0;
-    while (done < run) {
-      uffdio_copy copy{at + done * ps, reinterpret_cast<uint64_t>(bytes + (i + done) * ps), (run - done) * ps, mode, 0};
-      int rc = ioctl(fd, UFFDIO_COPY, &copy);
-      int err = errno;
-      if (copy.copy > 0) {
-        uint64_t pages = static_cast<uint64_t>(copy.copy) / ps;
-        for (uint64_t k = 0; k < pages; k++) result[i + done + k] = 1;
-        installed += static_cast<double>(pages);
-        done += pages;
-        continue;
-      }
-      int64_t e = rc == 0 ? 0 : (copy.copy < 0 ? -copy.copy : err);
-      if (e == EEXIST) {
-        result[i + done++] = 0;  // installed by someone else (a demand fault): skip it, go on
-      } else if (e == EAGAIN && again++ < 64) {
-        continue;  // the memory map is changing: try again
-      } else {
-        for (uint64_t k = done; k < run; k++) result[i + k] = static_cast<int32_t>(-e);
-        done = run;
-      }
-    }
-    i += run;
-  }
-  return Napi::Number::New(env, installed);
+  uint64_t installed = serve::CopyPages(fd, reinterpret_cast<const double*>(dsts.data), count, src.data + offset, ps, mode,
+                                        reinterpret_cast<int32_t*>(out.data));
+  return Napi::Number::New(env, static_cast<double>(installed));
 }
 
 // COPY from a raw address and MOVE share one request shape:

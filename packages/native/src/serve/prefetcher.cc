@@ -29,6 +29,7 @@
 #include "../args.h"
 #include "../errors.h"
 #include "../init.h"
+#include "copy_pages.h"
 #include "region_table.h"
 
 namespace faultline {
@@ -118,6 +119,7 @@ void Run(Job& job, PrefetchResult* r) {
   const uint64_t most = std::max<uint64_t>(1, kWindowBytes / ps);
   uint64_t batch = std::max<uint64_t>(1, kFirstWindowBytes / ps);
   std::vector<uint64_t> dst(most);
+  std::vector<int32_t> result(most);
   const uint64_t n = job.pages.size();
   // The page data mapped read-only: UFFDIO_COPY then copies straight from the
   // page cache (one copy per page instead of pread's two). Reading it into a
@@ -151,42 +153,19 @@ void Run(Job& job, PrefetchResult* r) {
       uint64_t address = job.address + static_cast<uint64_t>(page) * ps;
       dst[k] = ServedHere(job, page, address) ? address : 0;
     }
-    for (uint64_t k = 0; k < m;) {
-      if (dst[k] == 0) {
-        r->cancelled++;
-        k++;
-        continue;
+    r->installed += static_cast<double>(serve::CopyPages(job.fd, dst.data(), m, bytes, ps, job.mode, result.data()));
+    for (uint64_t k = 0; k < m; k++) {
+      int32_t code = result[k];
+      if (code == 1) continue;
+      if (code == 0) {
+        if (dst[k] == 0) r->cancelled++;  // not this region's any more: not ours to fill
+        else r->already++;                // a demand fault installed it first
+      } else if (code == -ENOENT || code == -ESRCH) {
+        r->cancelled++;  // the range or the process is gone
+      } else {
+        r->failed++;
+        if (r->err == 0) r->err = -code;
       }
-      uint64_t run = 1;
-      while (k + run < m && dst[k + run] == dst[k] + run * ps) run++;
-      uint64_t done = 0;
-      int again = 0;
-      while (done < run) {
-        uffdio_copy copy{dst[k] + done * ps, reinterpret_cast<uint64_t>(bytes + (k + done) * ps), (run - done) * ps, job.mode, 0};
-        int rc = ioctl(job.fd, UFFDIO_COPY, &copy);
-        int e = errno;
-        if (copy.copy > 0) {
-          uint64_t pages = static_cast<uint64_t>(copy.copy) / ps;
-          r->installed += static_cast<double>(pages);
-          done += pages;
-          continue;
-        }
-        int64_t code = rc == 0 ? 0 : (copy.copy < 0 ? -copy.copy : e);
-        if (code == EEXIST) {
-          r->already++;
-          done++;
-        } else if (code == EAGAIN && again++ < 64) {
-          continue;  // the memory map is changing (an event in flight): again
-        } else if (code == ENOENT || code == ESRCH) {
-          r->cancelled += static_cast<double>(run - done);  // the range or the process is gone
-          done = run;
-        } else {
-          r->failed += static_cast<double>(run - done);
-          if (r->err == 0) r->err = static_cast<int>(code);
-          done = run;
-        }
-      }
-      k += run;
     }
   }
   if (mapped != nullptr) munmap(mapped, n * ps);
