@@ -4,25 +4,22 @@
 // file the server's object equals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tempDir, writePatternFile } from './helpers.mjs';
 import { startRangeServer } from './fixtures/range-server.mjs';
+import { buildFcClient, runCli, waitForOutput } from './fc-harness.mjs';
 
 const MEM_SIZE = 4 << 20;
 const SEED = 78;
 let tmp;
-let client;
+let fcClient;
 let memFile;
 let server;
-let n = 0;
 
 before(async () => {
   tmp = tempDir('faultline-fc-http-');
-  client = join(tmp.dir, 'fc-client');
-  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', client, fileURLToPath(new URL('./fixtures/fc-client.c', import.meta.url))]);
+  fcClient = buildFcClient(tmp.dir);
   memFile = join(tmp.dir, 'mem.bin');
   writePatternFile(memFile, MEM_SIZE, SEED); // the bytes the HTTP object holds too
   server = await startRangeServer({ size: MEM_SIZE, seed: SEED });
@@ -32,32 +29,7 @@ after(async () => {
   tmp?.cleanup();
 });
 
-function runClient(sock, mode, regions = 1, threads = 4) {
-  const log = join(tmp.dir, `client-${++n}.log`);
-  const out = openSync(log, 'w');
-  const child = spawn(client, [sock, memFile, mode, String(regions), String(threads)], { stdio: ['ignore', out, out] });
-  closeSync(out);
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ mode, code, signal, pid: child.pid, out: readFileSync(log, 'utf8') })));
-}
-
-const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-
-function runCli(args) {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out })));
-  return { child, exited, output: () => out };
-}
-
-async function waitForOutput(run, text, ms = 15000) {
-  const t0 = Date.now();
-  while (!run.output().includes(text)) {
-    if (Date.now() - t0 > ms) assert.fail(`no "${text}" in: ${run.output()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const runClient = (sock, mode, regions = 1, threads = 4) => fcClient(sock, memFile, mode, regions, threads);
 
 test('CLI --mem-url: clients are served from the HTTP object byte for byte; a region past its end is refused', async () => {
   await server.configure({ latencyMs: 1 });

@@ -5,25 +5,23 @@
 // rejected with a log line while good clients are served concurrently.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serveFirecracker } from '../dist/firecracker/server.js';
 import { readTrace, resolvers } from '../dist/index.js';
 import { reserveHugePages, tempDir, writePatternFile } from './helpers.mjs';
+import { buildFcClient, runCli, startCli, waitForOutput } from './fc-harness.mjs';
 
 const MEM_SIZE = 4 << 20;
 const SEED = 77;
 let tmp;
-let client;
+let fcClient;
 let memFile;
 let n = 0;
 
 before(() => {
   tmp = tempDir('faultline-fc-');
-  client = join(tmp.dir, 'fc-client');
-  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', client, fileURLToPath(new URL('./fixtures/fc-client.c', import.meta.url))]);
+  fcClient = buildFcClient(tmp.dir);
   memFile = join(tmp.dir, 'mem.bin');
   writePatternFile(memFile, MEM_SIZE, SEED);
 });
@@ -31,16 +29,8 @@ after(() => tmp.cleanup());
 
 const socketPath = () => join(tmp.dir, `fc${++n}.sock`);
 
-/** Runs fc-client; resolves with its exit code and output (written to a file: no pipes to close lazily). */
-function runClient(sock, mode, regions = 1, threads = 4, file = memFile) {
-  const log = join(tmp.dir, `client-${++n}.log`);
-  const out = openSync(log, 'w');
-  const child = spawn(client, [sock, file, mode, String(regions), String(threads)], { stdio: ['ignore', out, out] });
-  closeSync(out);
-  return new Promise((resolve) =>
-    child.on('exit', (code, signal) => resolve({ mode, code, signal, pid: child.pid, out: readFileSync(log, 'utf8') })),
-  );
-}
+/** Runs fc-client on `sock` (its memory file: `file`). */
+const runClient = (sock, mode, regions = 1, threads = 4, file = memFile) => fcClient(sock, file, mode, regions, threads);
 
 const uffdFds = () =>
   readdirSync('/proc/self/fd').filter((f) => {
@@ -179,17 +169,6 @@ test('a pluggable resolver serves at offset + (address - base); a silent peer ti
   await strict.close();
 });
 
-const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-
-function runCli(args) {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out })));
-  return { child, exited, output: () => out };
-}
-
 test('CLI: bad usage exits 2 with the usage text', async () => {
   for (const args of [
     ['firecracker', '--socket', '/tmp/x.sock', '--mem-file', memFile, '--bogus'],
@@ -228,26 +207,6 @@ test('CLI: serves a client, then SIGTERM closes cleanly and removes the socket',
   assert.match(out, /rejected: ERR_FAULTLINE_FC_BAD_JSON/);
   assert.match(out, /closed /);
 });
-
-/** Starts the CLI with `args` and waits until it listens. */
-async function startCli(args) {
-  const run = runCli(args);
-  const t0 = Date.now();
-  while (!run.output().includes('listening on')) {
-    if (Date.now() - t0 > 10000) assert.fail(`CLI did not start: ${run.output()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return run;
-}
-
-async function waitForOutput(run, pattern, ms = 15000) {
-  const t0 = Date.now();
-  while (!pattern.test(run.output())) {
-    if (Date.now() - t0 > ms) assert.fail(`waited for ${pattern}: ${run.output()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return run.output().match(pattern);
-}
 
 test('CLI: --record writes the VM\'s working set with its pages; --prefetch installs it on the next restore', async (t) => {
   const trace = join(tmp.dir, 'vm.trace');
