@@ -20,7 +20,7 @@ import {
   type UffdEvent,
 } from '../events.js';
 import { featureMask, featureNames, type FeatureName } from '../features.js';
-import type { ResolverSpec } from '../resolver.js';
+import type { ResolverInfo, ResolverSpec } from '../resolver.js';
 import { FaultRing } from '../ring/ring.js';
 import { ControlBlock } from '../shared/control-block.js';
 import {
@@ -257,7 +257,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           size: r.size,
           pageSize: r.pageSize,
           ...r.eviction,
-          resolver: { spec: r.resolver, info: { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name } },
+          resolver: { spec: r.resolver, info: resolverInfo(regionId, r) },
           markerSab: marker!,
         });
       }
@@ -440,7 +440,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       pages,
       writeProtect: r.trackWrites === true,
       ...(data ? { data } : {}),
-      resolver: { spec: r.resolver, info: { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name } },
+      resolver: { spec: r.resolver, info: resolverInfo(regionId, r) },
       fill: r.fill,
       fillRate: r.fillRate,
       regionPages: r.size / r.pageSize,
@@ -604,6 +604,11 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     closeQuietly(this.fd);
     this.source.close();
   }
+}
+
+/** What a resolver loaded outside the workers (prefetch, evictor threads) is told of its region, as the workers tell theirs. */
+function resolverInfo(regionId: number, r: RegionConfig): ResolverInfo {
+  return { pageSize: r.pageSize, regionSize: r.size, regionId, name: r.name };
 }
 
 /** The region table flags of a region's entries. */
