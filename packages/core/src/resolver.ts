@@ -33,6 +33,13 @@ export interface ResolveRequest {
   /** Which region (handler-wide id) and which uffd. */
   regionId: number;
   uffdId: number;
+  /**
+   * Set by a prefetch when the resolver declares `bulk` (never for a fault):
+   * a span of the recorded working set, gaps included, that nobody waits on
+   * yet. Its bytes are installed once (only the working set's pages of it),
+   * so a resolver may fetch them in bulk and keep them out of its caches.
+   */
+  bulk?: boolean;
 }
 
 export type ResolveResult =
@@ -67,6 +74,16 @@ export interface PageResolver {
   write?(offset: number, bytes: Uint8Array): void | Promise<void>;
   /** Called when the region goes away or the handler closes. */
   close?(): void | Promise<void>;
+  /**
+   * Optional: this resolver answers one large request far more cheaply than
+   * many small ones (each request costs a round trip or a fixed overhead).
+   * A prefetch without page data then asks it for spans of the working set
+   * (sorted by address, in the order the plan first needs them), merging
+   * gaps of up to `gapBytes` between working-set pages into one request
+   * (those bytes are fetched but not installed); requests carry `bulk: true`.
+   * Without it, a prefetch asks for runs of consecutive pages in plan order.
+   */
+  bulk?: { gapBytes: number };
 }
 
 export interface ResolverInfo {

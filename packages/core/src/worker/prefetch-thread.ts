@@ -25,6 +25,7 @@ import type { PageResolver, ResolveResult, ResolverInfo, ResolverSpec } from '..
 import { ENTRY_REGION, LookupResult, RegionTable } from '../shared/region-table.js';
 import type { PrefetchReport } from '../trace/plan.js';
 import { ResolverRegistry } from './resolver-registry.js';
+import { spansOf, type SpanPlan } from './prefetch-spans.js';
 
 export interface PrefetchJob {
   fd: number;
@@ -215,7 +216,14 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
       fh = await open(job.data.path, 'r');
       workingSet = await installFromData(job, report, new DataWindow(fh), cancel, table, hit);
     } else {
-      workingSet = await installRuns(runsOf(job.pages, maxRun), job.pages.length, 0);
+      const resolver = await loadResolver();
+      const bulk = bulkGapPages(resolver, ps);
+      workingSet =
+        bulk === null
+          ? await installRuns(runsOf(job.pages, maxRun), job.pages.length, 0)
+          : await installSpans(job, report, resolver, spansOf(job.pages, bulk, maxRun), cancel, (address, first, n) =>
+              servedHere(table, hit, job, address, first, n),
+            );
     }
     report.workingSetMs = performance.now() - t0;
     if (rest.length > 0) {
@@ -280,6 +288,119 @@ async function installFromData(job: PrefetchJob, report: PrefetchReport, data: D
     }
   }
   return true;
+}
+
+/** Pages of gap a bulk resolver fetches along rather than start another request; null: not a bulk resolver. */
+function bulkGapPages(resolver: PageResolver, ps: number): number | null {
+  const gap = resolver.bulk?.gapBytes;
+  if (typeof gap !== 'number' || !Number.isFinite(gap) || gap < 0) return null;
+  return Math.floor(gap / ps);
+}
+
+/**
+ * The working set through a bulk resolver (PageResolver.bulk): spans of it
+ * (prefetch-spans.ts), RESOLVER_LANES in flight, each one resolver call
+ * with `bulk: true` into the lane's own buffer, and as soon as its bytes
+ * arrive one native call installs the span's working-set pages (one
+ * UFFDIO_COPY per run of consecutive ones; the gap pages fetched along are
+ * not installed). Every plan entry ends in exactly one count. False once
+ * cancelled.
+ */
+async function installSpans(
+  job: PrefetchJob,
+  report: PrefetchReport,
+  resolver: PageResolver,
+  plan: SpanPlan,
+  cancel: Int32Array,
+  ours: (address: number, first: number, n: number) => boolean,
+): Promise<boolean> {
+  const ps = job.pageSize;
+  const mode = job.writeProtect ? COPY_MODE_WP : 0;
+  report.alreadyPresent += plan.duplicates; // a page listed twice is installed once
+  let next = 0;
+  let cancelled = false;
+  const stop = (): void => {
+    if (!cancelled) for (let i = next; i < plan.spans.length; i++) report.cancelled += plan.spans[i]!.wanted.length;
+    cancelled = true;
+    next = plan.spans.length;
+  };
+  const lane = async (): Promise<void> => {
+    let scratch: Buffer | null = null; // allocated on a lane's first span, then reused: no garbage per span
+    let dsts: Float64Array | null = null;
+    let out: Int32Array | null = null;
+    for (;;) {
+      if (cancelled || Atomics.load(cancel, 0) !== 0) return stop();
+      if (next >= plan.spans.length) return;
+      const span = plan.spans[next++]!;
+      const wanted = span.wanted.length;
+      const address = job.address + span.first * ps;
+      if (!ours(address, span.first, span.n)) {
+        report.cancelled += wanted;
+        continue;
+      }
+      scratch ??= Buffer.alloc(Math.floor(job.maxRunBytes / ps) * ps);
+      dsts ??= new Float64Array(scratch.length / ps);
+      out ??= new Int32Array(scratch.length / ps);
+      let got: Produced | null;
+      try {
+        got = await produceSpan(resolver, job, scratch, address, span.first, span.n);
+      } catch (err) {
+        got = null;
+        report.error ??= { code: codeOf(err, 'ERR_FAULTLINE_RESOLVER_FAILED'), message: (err as Error)?.message ?? String(err) };
+      }
+      if (got === null) {
+        report.failed += wanted; // left to demand faults, which apply the region's policy
+        continue;
+      }
+      // The call took a while: cancelled, or the range removed or moved meanwhile, the span is not ours to install.
+      if (Atomics.load(cancel, 0) !== 0 || !ours(address, span.first, span.n)) {
+        report.cancelled += wanted;
+        if (Atomics.load(cancel, 0) !== 0) return stop();
+        continue;
+      }
+      dsts.fill(0, 0, span.n);
+      for (const k of span.wanted) {
+        // Pages past what the resolver produced (the object ended) are not installed: demand faults apply the policy.
+        if (k < got.pages) dsts[k] = address + k * ps;
+        else report.failed++;
+      }
+      native.uffdCopyPages(job.fd, dsts, span.n, got.bytes, 0, ps, mode, out);
+      for (const k of span.wanted) {
+        if (dsts[k] === 0) continue;
+        const r = out[k]!;
+        if (r === 1) report.installed++;
+        else if (r === 0) report.alreadyPresent++;
+        else if (r === -ENOENT || r === -ESRCH) report.cancelled++;
+        else {
+          report.failed++;
+          report.error ??= { code: 'ERR_FAULTLINE_INSTALL_FAILED', message: `UFFDIO_COPY failed with errno ${-r}` };
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RESOLVER_LANES, plan.spans.length) }, lane));
+  return !cancelled;
+}
+
+/** What a span's resolver call produced: its bytes, and how many whole pages of them are valid. */
+interface Produced {
+  bytes: Uint8Array;
+  pages: number;
+}
+
+/** A span's bytes from a bulk resolver: all of them, or the first `filled` (the object ended); null for any other answer. */
+async function produceSpan(resolver: PageResolver, job: PrefetchJob, scratch: Buffer, address: number, first: number, n: number): Promise<Produced | null> {
+  const ps = job.pageSize;
+  const out = scratch.subarray(0, n * ps);
+  out.fill(0);
+  const request = { offset: job.offset + first * ps, length: n * ps, address, write: false, minor: false, pageSize: ps, regionId: job.regionId, uffdId: job.uffdId, bulk: true };
+  const result: ResolveResult = await resolver.resolve(request, out);
+  if (result === undefined || result === null || result === 'zero') return { bytes: out, pages: n };
+  if (typeof result === 'object' && 'source' in result && ArrayBuffer.isView(result.source) && result.source.byteLength >= n * ps) {
+    return { bytes: new Uint8Array(result.source.buffer, result.source.byteOffset, n * ps), pages: n };
+  }
+  if (typeof result === 'object' && 'filled' in result && result.filled >= ps) return { bytes: out, pages: Math.min(n, Math.floor(result.filled / ps)) };
+  return null; // a special answer: leave these pages to demand faults, which apply the rules
 }
 
 /** The background part of a fill yields to everything else (nice +10, this thread only). */
