@@ -81,15 +81,19 @@ export class ChunkFetcher {
    * Bytes [start, start + length) of the object; fewer only when the object
    * ends inside the range (then objectSize says where). Throws an HttpRangeError
    * once the attempts are used up or at the first non-retryable failure.
+   * With `into` (at least `length` bytes) the body is written straight into
+   * it and `bytes` is a view of it: no buffer of its own, no copy. A failed
+   * attempt may have written part of it; only a returned range is whole.
    */
-  async fetch(start: number, length: number): Promise<FetchedRange> {
+  async fetch(start: number, length: number, into?: Uint8Array): Promise<FetchedRange> {
+    if (into !== undefined && into.length < length) throw new RangeError(`ChunkFetcher.fetch: into holds ${into.length} bytes, ${length} asked`);
     for (let attempt = 0; ; attempt++) {
       const wait = this.slots.take();
       if (wait) await wait;
       let err: unknown;
       try {
         if (this.closed) throw new FaultlineError('ERR_FAULTLINE_CLOSED', 'the httpRange resolver is closed');
-        return await this.once(start, length);
+        return await this.once(start, length, into);
       } catch (e) {
         err = e;
       } finally {
@@ -110,7 +114,7 @@ export class ChunkFetcher {
     await this.pool.destroy();
   }
 
-  private async once(start: number, length: number): Promise<FetchedRange> {
+  private async once(start: number, length: number, into: Uint8Array | undefined): Promise<FetchedRange> {
     const last = start + length - 1;
     const what = `bytes ${start}-${last} of ${this.where}`;
     const controller = new AbortController();
@@ -145,7 +149,7 @@ export class ChunkFetcher {
       }
       try {
         const range = this.checkHead(res.statusCode, res.headers, start, last, what);
-        const bytes = new Uint8Array(range.last - start + 1);
+        const bytes = into ? into.subarray(0, range.last - start + 1) : new Uint8Array(range.last - start + 1);
         let got = 0;
         for await (const part of res.body as AsyncIterable<Buffer>) {
           if (got + part.length > bytes.length) {

@@ -25,6 +25,15 @@ export interface HttpRangeOptions {
   backoffMs?: number;
   /** Sent with every request (e.g. authorization). Range is Faultline's own. */
   headers?: Record<string, string>;
+  /**
+   * A prefetch (map/adopt `prefetch` without page data) asks for the working
+   * set's pages by address, in requests of up to `chunk` bytes; a gap of at
+   * most this many bytes between two of its pages is fetched along rather
+   * than starting another request. 0: only the working set's own bytes.
+   * Default 128 KiB (on loopback a request costs about as much CPU as that
+   * much body; over a real network a round trip costs more).
+   */
+  prefetchGap?: number;
 }
 
 export type HttpRangeConfig = Required<HttpRangeOptions>;
@@ -37,6 +46,7 @@ export const HTTP_RANGE_DEFAULTS = {
   retries: 3,
   timeoutMs: 1000,
   backoffMs: 50,
+  prefetchGap: 128 * 1024,
 } as const;
 
 const MAX_CHUNK = 64 * 1024 * 1024;
@@ -65,6 +75,7 @@ export function httpRangeConfig(options: HttpRangeOptions, pageSize: number): Ht
     timeoutMs: int('timeoutMs', options.timeoutMs ?? HTTP_RANGE_DEFAULTS.timeoutMs, 1, 24 * 3600 * 1000),
     backoffMs: int('backoffMs', options.backoffMs ?? HTTP_RANGE_DEFAULTS.backoffMs, 0, 3600 * 1000),
     headers: checkHeaders(options.headers ?? {}),
+    prefetchGap: int('prefetchGap', options.prefetchGap ?? HTTP_RANGE_DEFAULTS.prefetchGap, 0, Number.MAX_SAFE_INTEGER),
   };
 }
 

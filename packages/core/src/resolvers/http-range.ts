@@ -16,6 +16,12 @@
  *
  * `out` is written only once every chunk a request needs has arrived whole:
  * a failure leaves nothing half-filled to install.
+ *
+ * A prefetch (request.bulk, see `bulk` below) is served differently: its
+ * span is fetched in pieces of up to `chunk` bytes, all at once (bounded by
+ * `concurrency`), each body written straight into `out` as it arrives,
+ * bypassing the cache (those bytes are installed once and not asked for
+ * again). A failed piece fails the whole request, which installs nothing.
  */
 import type { PageResolver, ResolveRequest, ResolveResult, ResolverInfo } from '../resolver.js';
 import { FaultlineError } from '../errors.js';
@@ -53,6 +59,19 @@ export default function createHttpRangeResolver(options: HttpRangeOptions, info:
   /** The object's size once a Content-Range told it. */
   let objectSize: number | undefined;
 
+  /** Records the object's size from an answer; throws if it differs from what an earlier answer said. */
+  function learnSize(c: FetchedRange): void {
+    if (c.objectSize !== undefined && objectSize !== undefined && c.objectSize !== objectSize) {
+      // Bytes of two different objects must never be mixed in one memory image.
+      throw new FaultlineError(
+        'ERR_FAULTLINE_HTTP_RANGE',
+        `${redactedUrl(cfg.url)} changed size from ${objectSize} to ${c.objectSize} bytes while it was being served: ` +
+          'the object was replaced; serve an immutable object (a versioned key)',
+      );
+    }
+    if (c.objectSize !== undefined) objectSize = c.objectSize;
+  }
+
   /** Chunk `index`: from the cache, the request already in flight, or a new request. */
   function chunk(index: number): FetchedRange | Promise<FetchedRange> {
     const cached = cache.get(index);
@@ -62,15 +81,7 @@ export default function createHttpRangeResolver(options: HttpRangeOptions, info:
       pending = fetcher.fetch(index * size, size).then(
         (c) => {
           inflight.delete(index);
-          if (c.objectSize !== undefined && objectSize !== undefined && c.objectSize !== objectSize) {
-            // Bytes of two different objects must never be mixed in one memory image.
-            throw new FaultlineError(
-              'ERR_FAULTLINE_HTTP_RANGE',
-              `${redactedUrl(cfg.url)} changed size from ${objectSize} to ${c.objectSize} bytes while it was being served: ` +
-                'the object was replaced; serve an immutable object (a versioned key)',
-            );
-          }
-          if (c.objectSize !== undefined) objectSize = c.objectSize;
+          learnSize(c);
           cache.set(index, c);
           return c;
         },
@@ -95,6 +106,44 @@ export default function createHttpRangeResolver(options: HttpRangeOptions, info:
     }
   }
 
+  /** What to install of `out` once its first `valid` bytes are the object's: all, or up to the end (zero-padded). */
+  function ending(request: ResolveRequest, start: number, out: Uint8Array): ResolveResult {
+    // Only a range that reaches the object's end comes back short, and its answer said the size.
+    const valid = objectSize === undefined ? request.length : Math.min(request.length, Math.max(0, objectSize - start));
+    if (valid === request.length) return undefined;
+    checkStart(start, request);
+    const ps = request.pageSize;
+    const filled = Math.ceil(valid / ps) * ps; // the page the end cuts through, zero-padded
+    out.fill(0, valid, filled);
+    return { filled };
+  }
+
+  /**
+   * A prefetch's span: pieces of up to `chunk` bytes straight into `out`, no
+   * cache. With the end unknown the first piece goes alone (it tells the
+   * end); pieces wholly past a known end are not asked for.
+   */
+  async function bulk(request: ResolveRequest, start: number, out: Uint8Array): Promise<ResolveResult> {
+    const end = start + request.length;
+    const piece = (at: number): Promise<void> => {
+      const length = Math.min(size, end - at);
+      return fetcher.fetch(at, length, out.subarray(at - start, at - start + length)).then(learnSize);
+    };
+    let at = start;
+    if (objectSize === undefined) {
+      await piece(at);
+      at += size;
+    }
+    const rest: Promise<void>[] = [];
+    for (; at < Math.min(end, objectSize ?? end); at += size) rest.push(piece(at));
+    // Every piece settled before answering, failed or not: none may still be writing into `out`
+    // once the caller has it back (a prefetch reuses it for its next span).
+    const settled = await Promise.allSettled(rest);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return ending(request, start, out);
+  }
+
   /**
    * Copies bytes [start, start + request.length) from `chunks` into `out`;
    * bytes past the object's end stay zero. Returns what to install.
@@ -106,14 +155,7 @@ export default function createHttpRangeResolver(options: HttpRangeOptions, info:
       const to = Math.min(end, c.start + c.bytes.length);
       if (to > from) out.set(c.bytes.subarray(from - c.start, to - c.start), from - start);
     }
-    // Only a chunk that reaches the object's end comes back short, and its answer said the size.
-    const valid = objectSize === undefined ? request.length : Math.min(request.length, Math.max(0, objectSize - start));
-    if (valid === request.length) return undefined;
-    checkStart(start, request);
-    const ps = request.pageSize;
-    const filled = Math.ceil(valid / ps) * ps; // the page the end cuts through, zero-padded
-    out.fill(0, valid, filled);
-    return { filled };
+    return ending(request, start, out);
   }
 
   /** The last chunk a request for [start, start + length) needs: none wholly past a known end. */
@@ -127,6 +169,7 @@ export default function createHttpRangeResolver(options: HttpRangeOptions, info:
     resolve(request: ResolveRequest, out: Uint8Array): ResolveResult | Promise<ResolveResult> {
       const start = cfg.offset + request.offset;
       checkStart(start, request);
+      if (request.bulk === true) return bulk(request, start, out);
       const first = Math.floor(start / size);
       if (objectSize === undefined && lastChunk(start, request.length) > first) {
         // The end is unknown and readahead spans chunks: learn the end from the
@@ -152,5 +195,7 @@ export default function createHttpRangeResolver(options: HttpRangeOptions, info:
     close() {
       return fetcher.close();
     },
+    // A request costs a round trip and about as much CPU as prefetchGap bytes of body: prefetch in spans.
+    bulk: { gapBytes: cfg.prefetchGap },
   };
 }
