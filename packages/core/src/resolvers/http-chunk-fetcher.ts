@@ -13,7 +13,7 @@
  * dropped mid-body, timeouts, 5xx and 429. Not retried (the same request will
  * get the same answer): other statuses and answers that do not match.
  */
-import { Pool } from 'undici';
+import { Pool, util, type Dispatcher } from 'undici';
 import { FaultlineError } from '../errors.js';
 import { redactedUrl, type HttpRangeConfig } from './http-range-options.js';
 
@@ -114,73 +114,99 @@ export class ChunkFetcher {
     await this.pool.destroy();
   }
 
-  private async once(start: number, length: number, into: Uint8Array | undefined): Promise<FetchedRange> {
+  /**
+   * One attempt, through undici's dispatch API: the body's parts land in
+   * onData and are copied once, into `into` (or a buffer of the answer's
+   * size), with no stream or async iterator per request (on one CPU that
+   * machinery cost about as much as the bytes). Once the attempt has settled
+   * (answered, refused, timed out) nothing more is written into `into`.
+   */
+  private once(start: number, length: number, into: Uint8Array | undefined): Promise<FetchedRange> {
     const last = start + length - 1;
     const what = `bytes ${start}-${last} of ${this.where}`;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.cfg.timeoutMs);
-    const failed = (e: unknown, during: string): HttpRangeError =>
-      timedOut
-        ? new HttpRangeError('ERR_FAULTLINE_HTTP_TIMEOUT', `GET ${what} took longer than timeoutMs (${this.cfg.timeoutMs} ms) ${during}`, true)
-        : e instanceof HttpRangeError
-          ? e
-          : new HttpRangeError(
-              'ERR_FAULTLINE_HTTP_NETWORK',
-              `GET ${what} failed ${during}: ${(e as Error).message ?? String(e)}` +
-                ((e as { code?: string }).code ? ` (${(e as { code?: string }).code})` : ''),
-              true,
-              { cause: e },
-            );
-    try {
-      let res;
-      try {
-        res = await this.pool.request({
-          path: this.path,
-          method: 'GET',
-          headers: { ...this.cfg.headers, range: `bytes=${start}-${last}` },
-          signal: controller.signal,
-        });
-      } catch (e) {
-        throw failed(e, 'before the answer');
-      }
-      try {
-        const range = this.checkHead(res.statusCode, res.headers, start, last, what);
-        const bytes = into ? into.subarray(0, range.last - start + 1) : new Uint8Array(range.last - start + 1);
-        let got = 0;
-        for await (const part of res.body as AsyncIterable<Buffer>) {
+    return new Promise<FetchedRange>((resolve, reject) => {
+      let settled = false;
+      let timedOut = false;
+      let abort: ((err: Error) => void) | null = null;
+      let bytes: Uint8Array | null = null;
+      let objectSize: number | undefined;
+      let got = 0;
+      const failed = (e: unknown): HttpRangeError => {
+        const during = bytes === null ? 'before the answer' : 'while reading the body';
+        return timedOut
+          ? new HttpRangeError('ERR_FAULTLINE_HTTP_TIMEOUT', `GET ${what} took longer than timeoutMs (${this.cfg.timeoutMs} ms) ${during}`, true)
+          : e instanceof HttpRangeError
+            ? e
+            : new HttpRangeError(
+                'ERR_FAULTLINE_HTTP_NETWORK',
+                `GET ${what} failed ${during}: ${(e as Error).message ?? String(e)}` +
+                  ((e as { code?: string }).code ? ` (${(e as { code?: string }).code})` : ''),
+                true,
+                { cause: e },
+              );
+      };
+      const finish = (err: HttpRangeError | null): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve({ start, bytes: bytes!, objectSize });
+      };
+      // Refused or timed out mid-answer: aborting drops the connection, so an answer
+      // that was not read through is never taken for the next request's.
+      const refuse = (err: HttpRangeError | Error): void => {
+        finish(failed(err));
+        abort?.(err);
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        refuse(new Error('timed out'));
+      }, this.cfg.timeoutMs);
+      const handler: Dispatcher.DispatchHandlers = {
+        onConnect: (a) => {
+          abort = a;
+          if (settled) a(new Error('attempt already over'));
+        },
+        onUpgrade: () => undefined,
+        onHeaders: (status, raw) => {
+          if (settled) return false;
+          if (status < 200) return true; // 1xx: the answer follows
+          try {
+            const range = this.checkHead(status, util.parseHeaders(raw), start, last, what);
+            const size = range.last - start + 1;
+            bytes = into ? into.subarray(0, size) : new Uint8Array(size);
+            objectSize = range.objectSize;
+          } catch (e) {
+            refuse(e as Error);
+            return false;
+          }
+          return true;
+        },
+        onData: (part) => {
+          if (settled || bytes === null) return false;
           if (got + part.length > bytes.length) {
-            throw new HttpRangeError(
-              'ERR_FAULTLINE_HTTP_RANGE',
-              `GET ${what}: the body is longer than the ${bytes.length} bytes its Content-Range announces`,
-              false,
+            refuse(
+              new HttpRangeError('ERR_FAULTLINE_HTTP_RANGE', `GET ${what}: the body is longer than the ${bytes.length} bytes its Content-Range announces`, false),
             );
+            return false;
           }
           bytes.set(part, got);
           got += part.length;
-        }
-        if (got !== bytes.length) {
-          throw new HttpRangeError(
-            'ERR_FAULTLINE_HTTP_RANGE',
-            `GET ${what}: short body, ${got} of the ${bytes.length} bytes its Content-Range announces`,
-            false,
-          );
-        }
-        return { start, bytes, objectSize: range.objectSize };
+          return true;
+        },
+        onComplete: () => {
+          if (bytes !== null && got !== bytes.length) {
+            finish(new HttpRangeError('ERR_FAULTLINE_HTTP_RANGE', `GET ${what}: short body, ${got} of the ${bytes.length} bytes its Content-Range announces`, false));
+          } else finish(bytes === null ? failed(new Error('the answer ended before its headers')) : null);
+        },
+        onError: (e) => finish(failed(e)),
+      };
+      try {
+        this.pool.dispatch({ path: this.path, method: 'GET', headers: { ...this.cfg.headers, range: `bytes=${start}-${last}` } }, handler);
       } catch (e) {
-        // Never reuse a connection whose answer was not read through. Destroying
-        // an unread undici body emits 'error' (RequestAbortedError): without a
-        // listener that would be an uncaught exception in the worker.
-        res.body.on('error', () => undefined);
-        res.body.destroy();
-        throw failed(e, 'while reading the body');
+        finish(failed(e));
       }
-    } finally {
-      clearTimeout(timer);
-    }
+    });
   }
 
   /** The status and Content-Range of an answer to bytes [start, last]: the last byte the body must end at. */
