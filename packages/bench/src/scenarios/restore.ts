@@ -11,8 +11,9 @@
 //   restore-huge:        the child's memory hugetlb (2 MiB pages), on-demand, against 4 KiB on-demand;
 //   restore-http:        the same memory file behind an HTTP server on loopback (1 ms added per request):
 //                        http-ondemand-page (resolvers.httpRange, one page per request, recording; the
-//                        trace written WITHOUT page data) against http-prefetch-chunked (256 KiB chunks,
-//                        that trace as plan: the JS prefetch thread fetches its pages through the resolver).
+//                        trace written WITHOUT page data) against http-prefetch-chunked (that trace as plan:
+//                        the JS prefetch thread asks the resolver for spans of the working set by address,
+//                        fetched in Range GETs of up to 256 KiB straight into its buffers).
 // For Faultline, "go" is written before the trace is read and the uffd
 // adopted, so the child's time includes everything a restore does after the
 // VM starts (reading the plan, adopting); faults raised meanwhile wait in the
@@ -244,7 +245,8 @@ function httpScenario(ws: string): RestoreScenario {
       resolvers.httpRange(url(), {
         chunk: HTTP_CHUNK,
         concurrency: HTTP_CONCURRENCY,
-        // Every chunk of the snapshot: the working set's pages are spread over nearly all of them.
+        // For the workers' demand faults (the prefetch's own requests bypass the cache):
+        // every chunk of the snapshot, the working set's pages are spread over nearly all of them.
         cacheChunks: Math.ceil(snapshot.regionBytes / HTTP_CHUNK),
       }),
     traceWithPages: false,
@@ -268,8 +270,8 @@ function httpScenario(ws: string): RestoreScenario {
         ),
         faultlineVariant(
           'http-prefetch-chunked',
-          `adopt() with resolvers.httpRange, ${HTTP_CHUNK >> 10} KiB chunks (${HTTP_CONCURRENCY} in flight, every chunk cached), ` +
-            'the recorded trace as plan: the JS prefetch thread fetches its pages through the resolver',
+          `adopt() with resolvers.httpRange, ${HTTP_CHUNK >> 10} KiB chunks (${HTTP_CONCURRENCY} in flight), the recorded trace as plan: ` +
+            'the JS prefetch thread fetches spans of the working set (gaps up to 128 KiB along) in Range GETs of up to 256 KiB',
           { kind: 'prefetch' },
           chunked,
         ),

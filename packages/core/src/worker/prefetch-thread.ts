@@ -10,7 +10,8 @@
  * Bytes come from the trace file's page data (one sequential read through a
  * large window) or, without data, from the region's resolver loaded here,
  * up to 16 runs in flight (a resolver behind a network pays its round trip
- * per lane-full of runs, not per run). Before each run, and again before
+ * per lane-full of runs, not per run); a resolver that declares `bulk` gets
+ * spans of the working set by address instead (installSpans). Before each run, and again before
  * installing what a resolver produced, the region table must still say the
  * range is this region's and undiscarded (a REMOVE, UNMAP, REMAP or unmap
  * cancels what is left of it), and the main thread can cancel the whole
