@@ -1,6 +1,6 @@
 // A prefetch without page data through resolvers.httpRange (the bulk path):
 // the plan's pages are fetched in spans sorted by address (gaps of up to
-// prefetchGap fetched along), in requests of at most `chunk` bytes, straight
+// prefetchGap fetched along), in requests of at most `prefetchChunk` bytes, straight
 // into the prefetch's buffer, against a real HTTP server on loopback
 // (fixtures/range-server.mjs). Every plan page's bytes are checked; gap
 // pages are not installed; failures install nothing.
@@ -51,13 +51,13 @@ function checkPlanPages(region, plan, base = 0) {
   assert.equal(region.stats().faults, faults, 'the prefetched pages took no fault');
 }
 
-test('spans of the working set, at most chunk bytes a request, every plan page with its bytes; gap pages left to faults', async () => {
+test('spans of the working set, at most prefetchChunk bytes a request, every plan page with its bytes; gap pages left to faults', async () => {
   await withHandler(async (handler, errors) => {
-    const chunk = 16 * PS;
     const gap = 8 * PS;
     const region = await handler.map({
       size: REGION_PAGES * PS,
-      resolver: resolvers.httpRange(server.url, { chunk, prefetchGap: gap }),
+      // Faults fetch one page a request; the prefetch 16.
+      resolver: resolvers.httpRange(server.url, { chunk: PS, prefetchChunk: 16 * PS, prefetchGap: gap }),
       prefetch: { pageSize: PS, pages: PLAN },
     });
     const report = await region.prefetched();
@@ -65,7 +65,7 @@ test('spans of the working set, at most chunk bytes a request, every plan page w
       { pages: report.pages, installed: report.installed, alreadyPresent: report.alreadyPresent, cancelled: report.cancelled, failed: report.failed },
       { pages: 150, installed: 150, alreadyPresent: 0, cancelled: 0, failed: 0 },
     );
-    // The requests are exactly the spans cut in pieces of at most `chunk` bytes, nothing else.
+    // The requests are exactly the spans cut in pieces of at most prefetchChunk bytes, nothing else.
     const { spans } = spansOf(PLAN, gap / PS, MAX_SPAN_PAGES);
     const expected = [];
     for (const s of spans) for (let at = 0; at < s.n; at += 16) expected.push([(s.first + at) * PS, (s.first + Math.min(s.n, at + 16)) * PS - 1]);
@@ -80,6 +80,7 @@ test('spans of the working set, at most chunk bytes a request, every plan page w
     const faults = region.stats().faults;
     await testing.touchPages(region.address + gapPage * PS, PS, { latencies: false });
     assert.equal(region.stats().faults, faults + 1, `gap page ${gapPage} was not installed`);
+    assert.deepEqual((await server.requests()).at(-1).range, `bytes=${gapPage * PS}-${(gapPage + 1) * PS - 1}`, 'the fault asked for its page (chunk)');
     assert.equal(firstDifference(new Uint8Array(region.buffer, gapPage * PS, PS), server.bytes.subarray(gapPage * PS, (gapPage + 1) * PS)), -1);
     assert.deepEqual(errors, []);
   });
@@ -89,7 +90,7 @@ test("prefetchGap 0: only the working set's own bytes go over the wire, one requ
   await withHandler(async (handler, errors) => {
     const region = await handler.map({
       size: REGION_PAGES * PS,
-      resolver: resolvers.httpRange(server.url, { chunk: 64 * PS, prefetchGap: 0 }),
+      resolver: resolvers.httpRange(server.url, { prefetchChunk: 64 * PS, prefetchGap: 0 }),
       prefetch: { pageSize: PS, pages: PLAN },
     });
     const report = await region.prefetched();
@@ -108,7 +109,7 @@ test('a refused answer fails its span only (nothing of it installed, demand faul
     await server.configure({ mode: 'short', count: 1 }); // the first request: a body shorter than its Content-Range
     const region = await handler.map({
       size: REGION_PAGES * PS,
-      resolver: resolvers.httpRange(server.url, { chunk: 16 * PS, prefetchGap: 8 * PS, backoffMs: 1 }),
+      resolver: resolvers.httpRange(server.url, { prefetchChunk: 16 * PS, prefetchGap: 8 * PS, backoffMs: 1 }),
       prefetch: { pageSize: PS, pages: PLAN },
       onError: 'zero',
     });
@@ -133,7 +134,7 @@ test('a refused answer fails its span only (nothing of it installed, demand faul
     await server.configure({ mode: '500', count: 3 });
     const region = await handler.map({
       size: REGION_PAGES * PS,
-      resolver: resolvers.httpRange(server.url, { chunk: 16 * PS, backoffMs: 1 }),
+      resolver: resolvers.httpRange(server.url, { prefetchChunk: 16 * PS, backoffMs: 1 }),
       prefetch: { pageSize: PS, pages: PLAN },
     });
     const report = await region.prefetched();
@@ -154,7 +155,7 @@ test('the end of the object: plan pages before it are installed (the cut one zer
       const plan = Uint32Array.of(12, 8, 10, 9, 11);
       const region = await handler.map({
         size: 16 * PS,
-        resolver: resolvers.httpRange(small.url, { chunk: 2 * PS }),
+        resolver: resolvers.httpRange(small.url, { prefetchChunk: 2 * PS }),
         prefetch: { pageSize: PS, pages: plan },
         onError: 'zero',
       });

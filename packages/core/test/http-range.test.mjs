@@ -71,10 +71,11 @@ test('the spec checks its options with coded errors', () => {
   assert.throws(() => resolvers.httpRange(url, { retries: -1 }), { code: 'ERR_FAULTLINE_INVALID_ARGUMENT', message: /retries/ });
   assert.throws(() => resolvers.httpRange(url, { offset: 1.5 }), { code: 'ERR_FAULTLINE_INVALID_ARGUMENT', message: /offset/ });
   assert.throws(() => resolvers.httpRange(url, { prefetchGap: -1 }), { code: 'ERR_FAULTLINE_INVALID_ARGUMENT', message: /prefetchGap/ });
+  assert.throws(() => resolvers.httpRange(url, { prefetchChunk: 5000 }), { code: 'ERR_FAULTLINE_INVALID_SIZE', message: /prefetchChunk must be a positive multiple/ });
   const spec = resolvers.httpRange(new URL(url), { chunk: 8192 });
   assert.deepEqual(
     { ...spec.options, headers: { ...spec.options.headers } },
-    { url, offset: 0, chunk: 8192, concurrency: 8, cacheChunks: 64, retries: 3, timeoutMs: 1000, backoffMs: 50, headers: {}, prefetchGap: 131072 },
+    { url, offset: 0, chunk: 8192, concurrency: 8, cacheChunks: 64, retries: 3, timeoutMs: 1000, backoffMs: 50, headers: {}, prefetchGap: 131072, prefetchChunk: 262144 },
   );
 });
 

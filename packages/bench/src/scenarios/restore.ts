@@ -13,7 +13,8 @@
 //                        http-ondemand-page (resolvers.httpRange, one page per request, recording; the
 //                        trace written WITHOUT page data) against http-prefetch-chunked (that trace as plan:
 //                        the JS prefetch thread asks the resolver for spans of the working set by address,
-//                        fetched in Range GETs of up to 256 KiB straight into its buffers).
+//                        fetched in Range GETs of up to 256 KiB straight into its buffers; faults it did not
+//                        beat are served as on demand, one page per request).
 // For Faultline, "go" is written before the trace is read and the uffd
 // adopted, so the child's time includes everything a restore does after the
 // VM starts (reading the plan, adopting); faults raised meanwhile wait in the
@@ -221,7 +222,7 @@ const PREFETCH_TARGET = 3;
 const HTTP_PREFETCH_TARGET = 10;
 const HTTP_LATENCY_MS = 1;
 const HTTP_CHUNK = 256 << 10;
-/** As many chunk requests in flight as the prefetch thread keeps runs in flight. */
+/** Requests in flight per resolver: as many as the prefetch thread keeps spans in flight. */
 const HTTP_CONCURRENCY = 16;
 
 /**
@@ -243,11 +244,11 @@ function httpScenario(ws: string): RestoreScenario {
   const chunked: PageSource = {
     resolver: (snapshot) =>
       resolvers.httpRange(url(), {
-        chunk: HTTP_CHUNK,
+        // Faults the child takes where it overtakes the prefetch are served as on demand, a page a request;
+        // the prefetch asks for the working set in requests of up to 256 KiB.
+        chunk: snapshot.pageSize,
+        prefetchChunk: HTTP_CHUNK,
         concurrency: HTTP_CONCURRENCY,
-        // For the workers' demand faults (the prefetch's own requests bypass the cache):
-        // every chunk of the snapshot, the working set's pages are spread over nearly all of them.
-        cacheChunks: Math.ceil(snapshot.regionBytes / HTTP_CHUNK),
       }),
     traceWithPages: false,
     requests,
@@ -270,8 +271,9 @@ function httpScenario(ws: string): RestoreScenario {
         ),
         faultlineVariant(
           'http-prefetch-chunked',
-          `adopt() with resolvers.httpRange, ${HTTP_CHUNK >> 10} KiB chunks (${HTTP_CONCURRENCY} in flight), the recorded trace as plan: ` +
-            'the JS prefetch thread fetches spans of the working set (gaps up to 128 KiB along) in Range GETs of up to 256 KiB',
+          `adopt() with resolvers.httpRange, prefetchChunk ${HTTP_CHUNK >> 10} KiB (${HTTP_CONCURRENCY} requests in flight), the recorded trace as plan: ` +
+            `the JS prefetch thread fetches spans of the working set (gaps up to 128 KiB along) in Range GETs of up to ${HTTP_CHUNK >> 10} KiB; ` +
+            'faults it did not beat are served as on demand, a page a request',
           { kind: 'prefetch' },
           chunked,
         ),

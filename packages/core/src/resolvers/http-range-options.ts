@@ -27,13 +27,20 @@ export interface HttpRangeOptions {
   headers?: Record<string, string>;
   /**
    * A prefetch (map/adopt `prefetch` without page data) asks for the working
-   * set's pages by address, in requests of up to `chunk` bytes; a gap of at
+   * set's pages by address, in requests of up to `prefetchChunk` bytes; a gap of at
    * most this many bytes between two of its pages is fetched along rather
    * than starting another request. 0: only the working set's own bytes.
    * Default 128 KiB (on loopback a request costs about as much CPU as that
    * much body; over a real network a round trip costs more).
    */
   prefetchGap?: number;
+  /**
+   * Bytes per Range request of a prefetch; a multiple of the page size.
+   * Independent of `chunk`, which sizes the requests of faults: a restore
+   * can fault single pages (chunk = page size) and still prefetch in large
+   * requests. Default 256 KiB.
+   */
+  prefetchChunk?: number;
 }
 
 export type HttpRangeConfig = Required<HttpRangeOptions>;
@@ -47,6 +54,7 @@ export const HTTP_RANGE_DEFAULTS = {
   timeoutMs: 1000,
   backoffMs: 50,
   prefetchGap: 128 * 1024,
+  prefetchChunk: 256 * 1024,
 } as const;
 
 const MAX_CHUNK = 64 * 1024 * 1024;
@@ -57,14 +65,8 @@ export function httpRangeConfig(options: HttpRangeOptions, pageSize: number): Ht
     throw invalidArgument('resolvers.httpRange(url, options): options must be an object');
   }
   const url = checkUrl(options.url);
-  const chunk = options.chunk ?? HTTP_RANGE_DEFAULTS.chunk;
-  if (typeof chunk !== 'number' || !Number.isSafeInteger(chunk) || chunk <= 0 || chunk % pageSize !== 0 || chunk > MAX_CHUNK) {
-    throw new FaultlineError(
-      'ERR_FAULTLINE_INVALID_SIZE',
-      `httpRange chunk must be a positive multiple of the page size (${pageSize} bytes) up to ${MAX_CHUNK}, got ${String(chunk)}; ` +
-        `use ${Math.max(pageSize, Math.ceil((typeof chunk === 'number' && chunk > 0 ? chunk : pageSize) / pageSize) * pageSize)}`,
-    );
-  }
+  const chunk = checkChunk('chunk', options.chunk ?? HTTP_RANGE_DEFAULTS.chunk, pageSize);
+  const prefetchChunk = checkChunk('prefetchChunk', options.prefetchChunk ?? HTTP_RANGE_DEFAULTS.prefetchChunk, pageSize);
   return {
     url,
     offset: int('offset', options.offset ?? HTTP_RANGE_DEFAULTS.offset, 0, Number.MAX_SAFE_INTEGER),
@@ -76,7 +78,20 @@ export function httpRangeConfig(options: HttpRangeOptions, pageSize: number): Ht
     backoffMs: int('backoffMs', options.backoffMs ?? HTTP_RANGE_DEFAULTS.backoffMs, 0, 3600 * 1000),
     headers: checkHeaders(options.headers ?? {}),
     prefetchGap: int('prefetchGap', options.prefetchGap ?? HTTP_RANGE_DEFAULTS.prefetchGap, 0, Number.MAX_SAFE_INTEGER),
+    prefetchChunk,
   };
+}
+
+/** A request size: whole pages, at most MAX_CHUNK. */
+function checkChunk(name: string, chunk: unknown, pageSize: number): number {
+  if (typeof chunk !== 'number' || !Number.isSafeInteger(chunk) || chunk <= 0 || chunk % pageSize !== 0 || chunk > MAX_CHUNK) {
+    throw new FaultlineError(
+      'ERR_FAULTLINE_INVALID_SIZE',
+      `httpRange ${name} must be a positive multiple of the page size (${pageSize} bytes) up to ${MAX_CHUNK}, got ${String(chunk)}; ` +
+        `use ${Math.max(pageSize, Math.ceil((typeof chunk === 'number' && chunk > 0 ? chunk : pageSize) / pageSize) * pageSize)}`,
+    );
+  }
+  return chunk;
 }
 
 function int(name: string, value: unknown, min: number, max: number): number {

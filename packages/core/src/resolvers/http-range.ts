@@ -18,7 +18,7 @@
  * a failure leaves nothing half-filled to install.
  *
  * A prefetch (request.bulk, see `bulk` below) is served differently: its
- * span is fetched in pieces of up to `chunk` bytes, all at once (bounded by
+ * span is fetched in pieces of up to `prefetchChunk` bytes, all at once (bounded by
  * `concurrency`), each body written straight into `out` as it arrives,
  * bypassing the cache (those bytes are installed once and not asked for
  * again). A failed piece fails the whole request, which installs nothing.
@@ -119,12 +119,13 @@ export default function createHttpRangeResolver(options: HttpRangeOptions, info:
   }
 
   /**
-   * A prefetch's span: pieces of up to `chunk` bytes straight into `out`, no
+   * A prefetch's span: pieces of up to `prefetchChunk` bytes straight into `out`, no
    * cache. With the end unknown the first piece goes alone (it tells the
    * end); pieces wholly past a known end are not asked for.
    */
   async function bulk(request: ResolveRequest, start: number, out: Uint8Array): Promise<ResolveResult> {
     const end = start + request.length;
+    const size = cfg.prefetchChunk;
     const piece = (at: number): Promise<void> => {
       const length = Math.min(size, end - at);
       return fetcher.fetch(at, length, out.subarray(at - start, at - start + length)).then(learnSize);
