@@ -291,14 +291,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     const peerFeatures = checkPeerUffd(fd, regions, events);
     const regionIds: number[] = [];
     let uffdId = -1;
+    let prefetches: (Promise<PrefetchReport> | null)[] = [];
     try {
-      const natives: ({ native: NativeResolver } | undefined)[] = [];
-      for (const r of regions) {
-        const id = this.registry.allocate();
-        regionIds.push(id);
-        await this.loadResolver(id, r);
-        natives.push(this.prepareNative(id, r.resolver));
-      }
+      for (let i = 0; i < regions.length; i++) regionIds.push(this.registry.allocate());
+      const natives = regions.map((r, i) => this.prepareNative(regionIds[i]!, r.resolver));
       // The table must describe the uffd before anyone reads it: a fault
       // read first would find no region and be poisoned.
       uffdId = this.uffds.claim(fd);
@@ -317,8 +313,15 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           ...natives[i],
         });
       });
+      // A restore's working set starts going in now, while the resolvers
+      // load: a prefetch needs only the table, and each page it installs
+      // wakes a thread parked on it even before anyone reads the uffd. (The
+      // peer is usually running already: every millisecond here is its.)
+      prefetches = regions.map((r, i) => this.startPrefetch(fd, uffdId, regionIds[i]!, r.address, r.offset, r));
+      for (const [i, r] of regions.entries()) await this.loadResolver(regionIds[i]!, r);
       this.source.add(fd, uffdId);
     } catch (err) {
+      await Promise.all(regionIds.map((id) => this.prefetches.stop(id)));
       if (uffdId >= 0) {
         this.table.removeUffd(uffdId);
         this.uffds.release(uffdId);
@@ -330,7 +333,6 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       }
       throw err;
     }
-    const prefetches = regions.map((r, i) => this.startPrefetch(fd, uffdId, regionIds[i]!, r.address, r.offset, r));
     const adopted = new AdoptedUffd(this.host, fd, uffdId, regionIds, peerFeatures, regions.map((r) => r.name), prefetches);
     this.registry.addAdopted(adopted);
     return adopted;

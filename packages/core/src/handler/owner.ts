@@ -38,4 +38,4 @@ export interface RegionHost {
 }
 
 /** What prefetched() says of a region that was not asked to prefetch. */
-export const NO_PREFETCH: PrefetchReport = { pages: 0, installed: 0, alreadyPresent: 0, cancelled: 0, failed: 0, ms: 0, workingSetMs: 0 };
+export const NO_PREFETCH: PrefetchReport = { pages: 0, installed: 0, installedOnFaults: 0, alreadyPresent: 0, cancelled: 0, failed: 0, ms: 0, workingSetMs: 0 };

@@ -23,7 +23,9 @@
 
 #include "../pattern_fill.h"
 #include "../uffd_constants.h"
+#include "copy_pages.h"
 #include "fault_trace.h"
+#include "prefetch_plan.h"
 #include "region_table.h"
 
 namespace faultline::serve {
@@ -74,6 +76,14 @@ class NativePath {
       kind = kNativeZero;
     } else if (minor) {
       return false;  // the region's resolver decides what a minor fault means: JS
+    }
+    // A running prefetch of this region: the page and a window of the plan ahead of it come from the plan's page data.
+    if (e.state == kEntryRegion && plans::AnyRunning()) {
+      plans::Use use(uffd_id, e.region_id);
+      if (use.get() != nullptr && use.get()->page_size() == ps) {
+        int served = ServeFromPlan(*use.get(), fd, e, page);
+        if (served >= 0) return served == 1;
+      }
     }
     uint64_t end = e.start + e.length;
     uint64_t length = e.state == kEntryZero ? ps : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps)) * ps;
@@ -126,6 +136,58 @@ class NativePath {
   }
 
  private:
+  // A demand fault on a page of a running prefetch's plan (prefetch_plan.h):
+  // the page from the plan's bytes (whoever claimed it: if its claimant is
+  // installing it right now, this copy is EEXIST and wakes the thread), then
+  // the next kFaultWindow plan positions nobody claimed, so the thread finds
+  // them in place when it gets there. The window's pages count as the
+  // prefetch's installs (installedOnFaults), the faulting page as a demand
+  // install, as without a plan. 1: served; 0: an install error for JS;
+  // -1: not a plan page (or the plan was cancelled): serve it as usual.
+  int ServeFromPlan(PrefetchPlan& plan, int fd, const RegionEntry& e, uint64_t page) {
+    int64_t i = plan.PositionOf(page);
+    if (i < 0 || plan.Cancelled() || !plan.Serves(e, static_cast<uint64_t>(i))) return -1;
+    const uint64_t ps = plan.page_size();
+    PrefetchPlan::FaultCounts& counts = plan.fault_counts();
+    bool mine = plan.Claim(static_cast<uint64_t>(i));
+    if ((e.flags & kFlagRecord) != 0) trace_.Append(e.region_id, (e.offset + (page - e.start)) / ps);
+    int64_t done = Copy(fd, page, plan.BytesOf(static_cast<uint64_t>(i)), ps, plan.mode());
+    if (!Settle(fd, e.region_id, kNativeFile, page, ps, done)) {
+      if (mine) counts.failed.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
+    stats_.Add(e.region_id, kStatFaults);
+    // The faulting page is a demand install (the region's counters have it); to the plan, one a fault installed first.
+    if (mine) counts.already.fetch_add(1, std::memory_order_relaxed);
+    // The window: claimed positions become addresses, the rest 0 (skipped).
+    uint64_t from = static_cast<uint64_t>(i) + 1;
+    uint64_t count = std::min<uint64_t>(PrefetchPlan::kFaultWindow, plan.size() - std::min<uint64_t>(from, plan.size()));
+    uint64_t dst[PrefetchPlan::kFaultWindow];
+    int32_t result[PrefetchPlan::kFaultWindow];
+    uint64_t claimed = 0, cancelled = 0;
+    for (uint64_t k = 0; k < count; k++) {
+      dst[k] = 0;
+      if (!plan.Claim(from + k)) continue;
+      claimed++;
+      if (plan.ServedHere(table_, from + k)) dst[k] = plan.AddressOf(from + k);
+      else cancelled++;
+    }
+    if (claimed == 0) return 1;
+    uint64_t installed = CopyPages(fd, dst, count, plan.BytesOf(from), ps, plan.mode(), result);
+    uint64_t already = 0, failed = 0;
+    for (uint64_t k = 0; k < count; k++) {
+      if (dst[k] == 0 || result[k] == 1) continue;
+      if (result[k] == 0) already++;
+      else if (result[k] == -ENOENT || result[k] == -ESRCH) cancelled++;
+      else failed++;  // left to its own demand fault, which takes the usual path
+    }
+    counts.installed.fetch_add(installed, std::memory_order_relaxed);
+    counts.already.fetch_add(already, std::memory_order_relaxed);
+    counts.cancelled.fetch_add(cancelled, std::memory_order_relaxed);
+    counts.failed.fetch_add(failed, std::memory_order_relaxed);
+    return 1;
+  }
+
   // A minor fault of a pageCache region: UFFDIO_CONTINUE maps the page already in the page cache.
   bool ServeContinue(int fd, const RegionEntry& e, uint64_t page, uint64_t ps) {
     uffdio_continue c{};
