@@ -153,6 +153,34 @@ test('a demand fault on a page of a native prefetch plan installs it and the pla
   }
 });
 
+test('adopt() whose resolver fails to load after its prefetch started: refused, the prefetch cancelled; a second adopt() serves every byte', async () => {
+  // adopt() starts a prefetch before it loads the resolvers (the peer is running); a load that fails must undo both.
+  const native = (await import('@faultline/native')).default;
+  const fd = native.uffdCreate();
+  native.uffdApi(fd, 0);
+  const map = native.mapAnonymous(PAGES * PAGE);
+  native.uffdRegister(fd, map.address, map.length, native.constants.UFFDIO_REGISTER_MODE_MISSING);
+  const file = `${tmp.dir}/adopt-fail.trace`;
+  const ws = workingSet();
+  await writeTrace(file, [{ size: PAGES * PAGE, offset: 0, pageSize: PAGE, pages: Uint32Array.from(ws), timesUs: new Uint32Array(ws.length), complete: true }], { memFile });
+  const plan = (await readTrace(file)).regions[0];
+  const handler = await FaultHandler.create({ workers: 2 });
+  let adopted = null;
+  try {
+    const region = { address: map.address, size: map.length, prefetch: plan };
+    await assert.rejects(handler.adopt(fd, { regions: [{ ...region, resolver: resolvers.custom('/nonexistent/resolver.mjs') }] }), {
+      code: 'ERR_FAULTLINE_RESOLVER_LOAD',
+    });
+    adopted = await handler.adopt(fd, { regions: [{ address: map.address, size: map.length, resolver: resolvers.file(memFile) }] });
+    await testing.touchPages(map.address, map.length, { threads: 2, order: 'random', seed: 3, latencies: false });
+    const bytes = new Uint8Array(map.buffer);
+    assert.equal(firstDifference(bytes, memBytes), -1, 'pages the cancelled prefetch installed hold their recorded bytes; the rest came on demand');
+  } finally {
+    await handler.close(); // closes the adopted uffd too
+    if (adopted === null) native.closeFd(fd);
+  }
+});
+
 test('a prefetch through a slow async resolver keeps several runs in flight (bounded), every page installed once with its bytes', async () => {
   const handler = await FaultHandler.create({ workers: 1 });
   try {
