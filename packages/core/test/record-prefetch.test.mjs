@@ -121,37 +121,41 @@ test('prefetch races demand faults: each page installed once (EEXIST counted as 
   }
 });
 
-test('a demand fault on a page of a native prefetch plan installs it and the plan pages after it: each page once, every byte right', async () => {
-  // A plan of every page (in a pseudo-random order) whose bytes the trace
-  // carries. The toucher starts near the END of the plan, so it faults on
-  // plan pages the prefetch thread (starting at the beginning) reaches only
-  // after ~PAGES installs: each such fault brings the next plan pages with it.
-  const pages = 8192; // 32 MiB: the thread needs well over 10 ms to get to the end
-  const big = `${tmp.dir}/big.bin`;
-  const bigBytes = writePatternFile(big, pages * PAGE, SEED + 1);
-  const order = Array.from(permutation(pages, 7));
-  const file = `${tmp.dir}/plan-all.trace`;
-  const full = { size: pages * PAGE, offset: 0, pageSize: PAGE, pages: Uint32Array.from(order), timesUs: new Uint32Array(pages), complete: true };
-  await writeTrace(file, [full], { memFile: big });
-  const { regions } = await readTrace(file);
-  const handler = await FaultHandler.create({ workers: 2 });
-  try {
-    const region = await handler.map({ size: pages * PAGE, resolver: resolvers.file(big), prefetch: regions[0] });
-    const tail = order.slice(pages - 256);
-    await touchInOrder(region, tail);
-    const report = await region.prefetched();
-    await handler.idle();
-    assert.equal(report.pages, pages);
-    assert.equal(report.installed + report.alreadyPresent, pages, JSON.stringify(report));
-    assert.equal(report.cancelled + report.failed, 0);
-    assert.equal(region.stats().pagesInstalled + report.installed, pages, 'one install per page between demand faults, their windows and the thread');
-    assert.ok(report.installedOnFaults > 0, `the faults took plan pages with them: ${JSON.stringify(report)}`);
-    assert.ok(region.stats().faults < tail.length / 4, `faults on the tail were few (${region.stats().faults} for ${tail.length} pages)`);
-    assert.equal(firstDifference(new Uint8Array(region.buffer), bigBytes), -1);
-  } finally {
-    await handler.close();
-  }
-});
+for (const kind of ['file', 'custom']) {
+  test(`a demand fault on a page of a native prefetch plan (resolver: ${kind}) installs it and the plan pages after it: each page once, every byte right`, async () => {
+    // A plan of every page (in a pseudo-random order) whose bytes the trace
+    // carries. The toucher starts near the END of the plan, so it faults on
+    // plan pages the prefetch thread (starting at the beginning) reaches only
+    // after ~PAGES installs: each such fault brings the next plan pages with it.
+    const pages = 8192; // 32 MiB: the thread needs well over 10 ms to get to the end
+    const big = `${tmp.dir}/big.bin`;
+    const bigBytes = writePatternFile(big, pages * PAGE, SEED + 1);
+    const order = Array.from(permutation(pages, 7));
+    const file = `${tmp.dir}/plan-all.trace`;
+    const full = { size: pages * PAGE, offset: 0, pageSize: PAGE, pages: Uint32Array.from(order), timesUs: new Uint32Array(pages), complete: true };
+    await writeTrace(file, [full], { memFile: big });
+    const { regions } = await readTrace(file);
+    const handler = await FaultHandler.create({ workers: 2 });
+    try {
+      // The same bytes either way: the file holds the pattern the JS resolver makes.
+      const resolver = kind === 'file' ? resolvers.file(big) : resolvers.custom(new URL('./fixtures/failing-resolver.mjs', import.meta.url), { seed: SEED + 1 });
+      const region = await handler.map({ size: pages * PAGE, resolver, prefetch: regions[0] });
+      const tail = order.slice(pages - 256);
+      await touchInOrder(region, tail);
+      const report = await region.prefetched();
+      await handler.idle();
+      assert.equal(report.pages, pages);
+      assert.equal(report.installed + report.alreadyPresent, pages, JSON.stringify(report));
+      assert.equal(report.cancelled + report.failed, 0);
+      assert.equal(region.stats().pagesInstalled + report.installed, pages, 'one install per page between demand faults, their windows and the thread');
+      assert.ok(report.installedOnFaults > 0, `the faults took plan pages with them: ${JSON.stringify(report)}`);
+      assert.ok(region.stats().faults < tail.length / 4, `faults on the tail were few (${region.stats().faults} for ${tail.length} pages)`);
+      assert.equal(firstDifference(new Uint8Array(region.buffer), bigBytes), -1);
+    } finally {
+      await handler.close();
+    }
+  });
+}
 
 test('adopt() whose resolver fails to load after its prefetch started: refused, the prefetch cancelled; a second adopt() serves every byte', async () => {
   // adopt() starts a prefetch before it loads the resolvers (the peer is running); a load that fails must undo both.

@@ -66,6 +66,15 @@ class NativePath {
     // The range's own page size (hugetlbfs: 2 MiB; the kernel reports its faults huge-page aligned).
     uint64_t ps = e.page_size != 0 ? e.page_size : page_size_;
     uint64_t page = msg.arg.pagefault.address & ~(ps - 1);
+    // A running prefetch of this region (whatever its resolver): the page and a window of the
+    // plan ahead of it come from the plan's page data.
+    if (e.state == kEntryRegion && !minor && plans::AnyRunning()) {
+      plans::Use use(uffd_id, e.region_id);
+      if (use.get() != nullptr && use.get()->page_size() == ps) {
+        int served = ServeFromPlan(*use.get(), fd, e, page);
+        if (served >= 0) return served == 1;
+      }
+    }
     int kind = e.state == kEntryZero ? kNativeZero : e.native_kind;
     if (kind == kNativeNone) return false;
     // pageCache: a minor fault maps the page cache's page (one page, as JS does); a missing
@@ -76,14 +85,6 @@ class NativePath {
       kind = kNativeZero;
     } else if (minor) {
       return false;  // the region's resolver decides what a minor fault means: JS
-    }
-    // A running prefetch of this region: the page and a window of the plan ahead of it come from the plan's page data.
-    if (e.state == kEntryRegion && plans::AnyRunning()) {
-      plans::Use use(uffd_id, e.region_id);
-      if (use.get() != nullptr && use.get()->page_size() == ps) {
-        int served = ServeFromPlan(*use.get(), fd, e, page);
-        if (served >= 0) return served == 1;
-      }
     }
     uint64_t end = e.start + e.length;
     uint64_t length = e.state == kEntryZero ? ps : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps)) * ps;
