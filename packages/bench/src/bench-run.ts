@@ -1,9 +1,12 @@
 // One run of the selected scenarios: the wake-up probe, every scenario's
 // rounds, the probe again (the machine's state moves the baseline, so each
 // run carries its own).
+import type { OocResult } from './ooc/results.js';
+import { runOocScenario } from './ooc/runner.js';
 import type { BenchRun } from './repeat.js';
 import type { RestoreResult } from './restore/results.js';
 import { runRestoreScenario } from './restore/runner.js';
+import type { OocScenario } from './scenarios/out-of-core.js';
 import type { RestoreScenario } from './scenarios/restore.js';
 import type { Progress } from './progress.js';
 import type { ScenarioResult } from './results.js';
@@ -15,6 +18,8 @@ export interface RunPlan {
   scenarios: Scenario[];
   /** The restore group's scenarios, run after the others. */
   restore: RestoreScenario[];
+  /** The out-of-core group's scenarios, run last. */
+  ooc: OocScenario[];
   rounds: number;
   baselineOnly: boolean;
   /** 0-based, and how many (progress lines). */
@@ -26,7 +31,7 @@ export async function benchRun(ctx: BenchContext, plan: RunPlan, progress: Progr
   progress.note(`${plan.runs > 1 ? `run ${plan.run + 1}/${plan.runs}: ` : ''}probing the wake-up cost`);
   const before = await probeWakeups();
   const scenarios: ScenarioResult[] = [];
-  const count = plan.scenarios.length + plan.restore.length;
+  const count = plan.scenarios.length + plan.restore.length + plan.ooc.length;
   for (const [index, scenario] of plan.scenarios.entries()) {
     scenarios.push(
       await runScenario(scenario, ctx, {
@@ -49,6 +54,17 @@ export async function benchRun(ctx: BenchContext, plan: RunPlan, progress: Progr
       }),
     );
   }
+  const ooc: OocResult[] = [];
+  for (const [i, scenario] of plan.ooc.entries()) {
+    ooc.push(
+      await runOocScenario(scenario, ctx, {
+        rounds: plan.rounds,
+        baselineOnly: plan.baselineOnly,
+        onRound: (s, round) =>
+          progress.round({ run: plan.run, runs: plan.runs, index: plan.scenarios.length + plan.restore.length + i, count, scenario: s.name, round, rounds: plan.rounds }),
+      }),
+    );
+  }
   progress.clear();
-  return { run: plan.run + 1, wakeProbe: { before, after: await probeWakeups() }, scenarios, restore };
+  return { run: plan.run + 1, wakeProbe: { before, after: await probeWakeups() }, scenarios, restore, ooc };
 }

@@ -3,6 +3,7 @@
 // One run's ratio can swing with the machine's state (docs/performance.md);
 // the spread shows how far.
 import { median } from './stats.js';
+import type { OocResult, OocSpread } from './ooc/results.js';
 import type { RestoreResult, RestoreSpread } from './restore/results.js';
 import { REFERENCES, type Environment, type ReferenceName, type ScenarioResult } from './results.js';
 
@@ -14,6 +15,8 @@ export interface BenchRun {
   scenarios: ScenarioResult[];
   /** The restore group's results (absent in reports written before it existed). */
   restore?: RestoreResult[];
+  /** The out-of-core group's results (absent in reports written before it existed). */
+  ooc?: OocResult[];
 }
 
 export interface Spread {
@@ -45,6 +48,8 @@ export interface RepeatReport {
   summary: ScenarioSpread[];
   /** Per restore scenario, each variant's time and each speed-up across runs. */
   restoreSummary?: RestoreSpread[];
+  /** Per out-of-core scenario, each side's rates and the ratios across runs. */
+  oocSummary?: OocSpread[];
 }
 
 export function spread(values: readonly (number | null | undefined)[]): Spread | null {

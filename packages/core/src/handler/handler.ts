@@ -216,15 +216,16 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     const memory = { backing: r.backing ?? 'anonymous', minor: r.minor === true, install: r.install ?? 'copy' } as const;
     checkMemoryFeatures(memory, this.features);
     const regionId = this.registry.allocate();
-    // An evicting region's faults must see its eviction marker: no native fast path for it.
+    // An evicting region's faults must see its eviction marker: the serve loops get it with the
+    // resolver, the native fast path its address in the table entry.
     const marker = r.eviction ? Evictors.marker(r.eviction.maxPages) : undefined;
     let registered: native.Mapping | null = null;
     try {
       // The memory first: a memfd's resolver gets its fd (ResolverInfo.memfd) to map the page cache itself.
       const { mapping, memfd } = mapRegionMemory(r.size, r.pageSize, memory.backing, r.name);
       if (memfd >= 0) this.registry.onRelease(regionId, () => closeQuietly(memfd));
-      await this.loadResolver(regionId, r, { eviction: marker, memfd });
-      const nativeResolver = r.eviction ? undefined : this.prepareNative(regionId, r.resolver);
+      await this.loadResolver(regionId, r, { eviction: marker?.buffer, memfd });
+      const nativeResolver = this.prepareNative(regionId, r.resolver);
       if (memory.install === 'move' && (r.readahead * r.pageSize) % THP_RUN === 0) adviseHugePages(mapping.address, r.size);
       if (r.record) this.recordings.start(regionId, { size: r.size, offset: 0, pageSize: r.pageSize });
       // Described before registered: a fault read first would find no region and be poisoned.
@@ -238,6 +239,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         readahead: r.readahead,
         flags: entryFlags(r),
         pageSize: r.pageSize,
+        eviction: marker?.address ?? 0,
         ...nativeResolver,
       });
       try {
@@ -258,7 +260,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           pageSize: r.pageSize,
           ...r.eviction,
           resolver: { spec: r.resolver, info: resolverInfo(regionId, r) },
-          markerSab: marker!,
+          markerSab: marker!.buffer,
         });
       }
       const prefetch = this.startPrefetch(this.fd, this.ownUffdId, regionId, mapping.address, 0, r);

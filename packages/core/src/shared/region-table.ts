@@ -37,6 +37,8 @@ const E_NATIVE_BASE = 10;
 const E_NATIVE_SIZE = 11;
 /** The range's page size (hugetlbfs: 2 MiB); 0 in old entries means the system's. */
 const E_PAGE_SIZE = 12;
+/** The address of the region's eviction marker (maxResident), read by the native fast path; 0: none. */
+const E_EVICTION = 13;
 
 export const ENTRY_FREE = 0;
 /** Served by the region's resolver. */
@@ -92,6 +94,8 @@ export interface TableEntry {
   native?: NativeResolver;
   /** Bytes per page of the range: the system page size, or a huge page size (hugetlbfs). */
   pageSize: number;
+  /** Address of the region's eviction marker (a region mapped with maxResident), so the native path can check it; 0 or absent: none. */
+  eviction?: number;
 }
 
 /** Result of a lookup, reused by the caller to avoid an allocation per fault. */
@@ -105,6 +109,7 @@ export class LookupResult implements TableEntry {
   readahead = 1;
   flags = 0;
   native: NativeResolver = { kind: NATIVE_NONE, arg: 0, base: 0, size: 0 };
+  eviction = 0;
   pageSize = 0;
 }
 
@@ -252,6 +257,7 @@ export class RegionTable {
     n.base = e[b + E_NATIVE_BASE]!;
     n.size = e[b + E_NATIVE_SIZE]!;
     out.pageSize = e[b + E_PAGE_SIZE]!;
+    out.eviction = e[b + E_EVICTION]!;
   }
 
   private put(entry: TableEntry): void {
@@ -287,6 +293,7 @@ export class RegionTable {
     e[b + E_NATIVE_BASE] = entry.native?.base ?? 0;
     e[b + E_NATIVE_SIZE] = entry.native?.size ?? 0;
     e[b + E_PAGE_SIZE] = entry.pageSize ?? 0; // 0: the system page size
+    e[b + E_EVICTION] = entry.eviction ?? 0;
     e[b + E_STATE] = entry.state;
   }
 

@@ -86,6 +86,9 @@ class NativePath {
     } else if (minor) {
       return false;  // the region's resolver decides what a minor fault means: JS
     }
+    // An evicting region: a page of the run being moved out waits for its writeback, and a
+    // region over its hard cap waits for room; both waits are JS's (fault.ts), so leave them to it.
+    if (e.state == kEntryRegion && e.eviction != 0 && !EvictionAllows(e, page, ps)) return false;
     uint64_t end = e.start + e.length;
     uint64_t length = e.state == kEntryZero ? ps : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps)) * ps;
     uint64_t offset = e.offset + (page - e.start);
@@ -187,6 +190,24 @@ class NativePath {
     counts.cancelled.fetch_add(cancelled, std::memory_order_relaxed);
     counts.failed.fetch_add(failed, std::memory_order_relaxed);
     return 1;
+  }
+
+  // The eviction marker's words (core/src/shared/eviction-marker.ts): keep in step.
+  static constexpr int kMarkerActive = 0, kMarkerFirst = 1, kMarkerEnd = 2, kMarkerHardCap = 3, kMarkerEvicted = 4;
+
+  // True when a fault of an evicting region may be served here: its page is not in the run
+  // being evicted (the marker is published before the move, so a fault on a moved page sees
+  // it), and the region is not over its hard cap. The same checks as fault.ts, in the same order.
+  bool EvictionAllows(const RegionEntry& e, uint64_t page, uint64_t ps) const {
+    auto word = [&](int i) {
+      return std::atomic_ref<int32_t>(reinterpret_cast<int32_t*>(static_cast<uintptr_t>(e.eviction))[i]).load();
+    };
+    if (word(kMarkerActive) == 1) {
+      int64_t index = static_cast<int64_t>((page - e.start + e.offset) / ps);
+      if (index >= word(kMarkerFirst) && index < word(kMarkerEnd)) return false;
+    }
+    int64_t resident = static_cast<int64_t>(stats_.Get(e.region_id, kStatPagesInstalled)) - static_cast<uint32_t>(word(kMarkerEvicted));
+    return resident <= word(kMarkerHardCap);
   }
 
   // A minor fault of a pageCache region: UFFDIO_CONTINUE maps the page already in the page cache.

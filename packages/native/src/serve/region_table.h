@@ -24,6 +24,7 @@ struct RegionEntry {
   uint64_t native_base = 0;
   uint64_t native_size = 0;
   uint64_t page_size = 0;  // the range's page size (hugetlbfs: 2 MiB)
+  uint64_t eviction = 0;   // address of the region's eviction marker (core/src/shared/eviction-marker.ts); 0: it does not evict
 };
 
 inline constexpr int kEntryFree = 0;
@@ -116,7 +117,8 @@ class RegionTableView {
   static constexpr int kHighWater = 3;
   static constexpr uint32_t kEntryWords = 16;
   static constexpr int kState = 0, kUffd = 1, kStart = 2, kLength = 3, kRegion = 4, kOffset = 5, kReadahead = 6, kFlags = 7,
-                       kNative = 8, kNativeArg = 9, kNativeBase = 10, kNativeSize = 11, kPageSize = 12;
+                       kNative = 8, kNativeArg = 9, kNativeBase = 10, kNativeSize = 11, kPageSize = 12,
+                       kEviction = 13;
 
   std::atomic_ref<int32_t> Header(int word) const { return std::atomic_ref<int32_t>(header_[word]); }
   // Relaxed: ordered by the seqlock's version loads around the scan.
@@ -138,6 +140,7 @@ class RegionTableView {
     out->native_base = static_cast<uint64_t>(Field(i, kNativeBase));
     out->native_size = static_cast<uint64_t>(Field(i, kNativeSize));
     out->page_size = static_cast<uint64_t>(Field(i, kPageSize));
+    out->eviction = static_cast<uint64_t>(Field(i, kEviction));
   }
 
   int32_t* header_ = nullptr;
@@ -168,6 +171,11 @@ class RegionStatsView {
   void Add(int region_id, RegionStat stat, int32_t n = 1) const {
     size_t i = static_cast<size_t>(region_id) * kStatCount + stat;
     if (region_id >= 0 && i < count_) std::atomic_ref<int32_t>(words_[i]).fetch_add(n);
+  }
+  // The counter read as unsigned (it wraps after 4 G, as the TS reader assumes); 0 for an unknown region.
+  uint32_t Get(int region_id, RegionStat stat) const {
+    size_t i = static_cast<size_t>(region_id) * kStatCount + stat;
+    return region_id >= 0 && i < count_ ? static_cast<uint32_t>(std::atomic_ref<int32_t>(words_[i]).load()) : 0;
   }
 
  private:
