@@ -15,8 +15,8 @@
  *   ranges of the handler's own). The first write to a protected page raises
  *   a WP fault; a serve loop sets the page's bit in the region's dirty bitmap
  *   and lifts the protection. dirtyPages() reads the bitmap; a reset clears
- *   it and protects the reported pages again, in the order
- *   shared/dirty-bitmap.ts argues loses no write.
+ *   it and protects the reported pages again, with the faults held back
+ *   meanwhile (shared/dirty-bitmap.ts says why that order loses no write).
  *
  * `trackWrites: true` is 'async' where the kernel offers it, else 'sync'.
  */
@@ -24,7 +24,7 @@ import { closeSync, openSync } from 'node:fs';
 import native from '@faultline/native';
 import { FaultlineError } from '../errors.js';
 import type { FeatureName } from '../features.js';
-import { createDirtyBitmap, forEachRun, readDirty } from '../shared/dirty-bitmap.js';
+import { createDirtyBitmap, readDirty, resetDirty } from '../shared/dirty-bitmap.js';
 import type { TrackedRange } from './owner.js';
 
 /** How a region's writes are tracked (Region.writeTracking). */
@@ -105,14 +105,14 @@ export class WriteTracking {
 
   /**
    * Write-protects the whole range (present pages; unpopulated ones are
-   * protected by WP_UNPOPULATED or installed protected). 'sync': the bitmap
-   * is cleared first, then the range protected: the reset's order (C, P).
+   * protected by WP_UNPOPULATED or installed protected). 'sync': a reset
+   * that protects every page (shared/dirty-bitmap.ts).
    */
   protectAll(ownFd: number, region: TrackedRange): void {
     this.assertTracked(region);
     const sync = this.syncRegions.get(region.id);
-    if (sync) readDirty(sync.bits, sync.pages, true);
-    this.protect(sync?.fd ?? ownFd, region, region.address, region.size);
+    if (sync) resetDirty(sync.bits, sync.pages, true, (first, count) => this.protectPages(sync.fd, region, first, count));
+    else this.protect(ownFd, region, region.address, region.size);
   }
 
   close(): void {
@@ -121,15 +121,14 @@ export class WriteTracking {
     this.syncRegions.clear();
   }
 
-  /** Steps C then P of shared/dirty-bitmap.ts: read-and-clear the bits, then protect what they listed. */
+  /** Reads the bitmap; with reset, clears it and protects what it listed (shared/dirty-bitmap.ts). */
   private syncDirty(region: TrackedRange, sync: SyncRegion, reset: boolean): Uint32Array {
-    const pages = readDirty(sync.bits, sync.pages, reset);
-    if (reset) {
-      forEachRun(pages, (first, count) =>
-        this.protect(sync.fd, region, region.address + first * region.pageSize, count * region.pageSize),
-      );
-    }
-    return pages;
+    if (!reset) return readDirty(sync.bits, sync.pages, false);
+    return resetDirty(sync.bits, sync.pages, false, (first, count) => this.protectPages(sync.fd, region, first, count));
+  }
+
+  private protectPages(fd: number, region: TrackedRange, first: number, count: number): void {
+    this.protect(fd, region, region.address + first * region.pageSize, count * region.pageSize);
   }
 
   private protect(fd: number, region: TrackedRange, address: number, length: number): void {

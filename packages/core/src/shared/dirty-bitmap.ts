@@ -5,70 +5,120 @@
  * dirtyPages() on the main thread. Both sides live here because their order
  * of steps is one argument.
  *
- * The two sides (p is one page):
- *
- *   WP fault on p (serveWriteFault):   S1 set bit p
- *                                      S2 UFFDIO_WRITEPROTECT mode 0 on p (lifts it, wakes the writer)
- *                                      S3 if bit p is clear now, set it again
- *   reset (takeDirty + protect):       C  exchange each word with 0 (read and clear at once); p reported
- *                                      P  UFFDIO_WRITEPROTECT mode WP on the reported pages
+ *   WP fault on p (serveWriteFault):  F1 set bit p
+ *                                     F2 UFFDIO_WRITEPROTECT mode 0 on p (lifts it, wakes the writer)
+ *   reset (resetDirty):               C  exchange each word with 0 (read and clear at once): the answer
+ *                                     P  UFFDIO_WRITEPROTECT mode WP on the pages C listed
  *
  * What must hold: a write made after a reset returned is in a later answer,
- * and once everything is quiet a writable page has its bit set (else its
- * next writes would raise no fault and be lost).
+ * and a writable page has its bit set (else its next writes raise no fault
+ * and are lost). Both orders of the two steps lose writes when a fault and a
+ * reset interleave freely:
+ *   - clear, then protect: F2 of a fault whose F1 came before C can run
+ *     before P (a no-op on the still-protected page) — fine — or its F1 can
+ *     come after C and F2 before P, fine too; but F1 before C and F2 after
+ *     the reset leaves p writable with its bit clear: later writes are lost.
+ *   - protect, then clear: F2 between P and C leaves p writable with its bit
+ *     cleared by C: the same loss.
+ * A re-check after F2 (set the bit again if a reset took it) closes those
+ * holes but reports a page twice when the reset's P protected it after all,
+ * so even quiet writes would not give exact sets.
  *
- * - Quiet state: if p is writable, the last change to its protection was
- *   some S2 (a later P would have protected it). That server's S3 ran after
- *   S2 and left the bit set; a C after S3 belongs to a reset whose P follows
- *   it, so after S2 — impossible, S2 was last. Other steps only set bits.
- * - A write W to p after a reset returned: if p is protected, W faults and
- *   S1 sets the bit before W can land; if p is writable, a server's S2 made
- *   it so and its S1 set the bit, its S3 sets it again if a C took it
- *   meanwhile. Either way the bit is set at W or set again after it, and the
- *   only thing that clears a bit is a C, which reports the page: the reset
- *   that clears it says p. A reset whose C runs between S1 and S2 reports p
- *   before W lands, but then S3 finds the bit clear and sets it: W is in the
- *   next answer as well.
- * - A write landing between C and P of a reset: p was reported by that very
- *   reset (C read its bit), and its bytes are in memory before the answer is
- *   returned, so "in this answer or the next" holds as in the async mode.
+ * So the pair F1 F2 and the pair C P exclude each other, with a small
+ * reader-writer gate in the SAB's first words: faults are the readers (any
+ * number at once, in any worker, they never wait for each other), a reset
+ * the writer. Then each pair is atomic for the other, and
+ *   - after F1 F2: p is writable and its bit is set;
+ *   - after C P: every page C listed is protected and its bit clear; a page
+ *     C did not list had its bit clear, so it is protected (by the first
+ *     point, a writable page has its bit set) — the invariant holds.
+ * A write to a protected page faults, and its F1 comes before the write
+ * lands: the page is in the first answer whose C follows that, never before
+ * the write could have been seen and never twice. A write to a writable page
+ * lands while its bit is set: the next C lists it. A write between C and P
+ * (the page is writable, C listed it) is in memory before the answer is
+ * returned: "in this answer or the next" holds as in the async mode, and
+ * after quiet writes the answer is exactly the pages written.
  *
- * Why not the other orders: clear-after-protect (P then C) loses the write
- * whose S2 ran between P and C (writable, bit cleared, no more faults); a
- * server without S3 loses the write whose S1 ran before a C and whose S2
- * after it. The cost of S3 is one atomic load; its only side effect is a
- * page reported twice (S3 re-sets a bit a C took while its P then protects
- * the page: the next answer lists p though nobody wrote it again), which
- * the async mode can do too.
- *
- * Resets are serial (dirtyPages() and trackWrites() run on the main thread),
- * servers run in any worker, any number at once: no step waits for another,
- * so a WP fault never waits for a reset.
+ * Waiting: a fault that finds a reset under way waits for it (one pass of C
+ * and the P ioctls: well under a millisecond for a 64 MiB region); a reset
+ * waits for the faults inside the gate (each one ioctl). Both wait in short
+ * timed slices (Atomics.wait with a timeout, or a spin where a thread may
+ * not block), so nothing parks indefinitely and no wake-up is needed across
+ * JS and native waiters.
  */
 
-/** A bitmap of `pages` bits, as SharedArrayBuffer (whole 32-bit words). */
+/** Gate words ahead of the bitmap: faults inside the gate, and whether a reset holds or wants it. */
+const FAULTS = 0;
+const RESET = 1;
+/** Int32 words before the bitmap (16 bytes). */
+const HEADER_WORDS = 4;
+/** How long one slice of waiting for the other side is, ms. */
+const WAIT_SLICE_MS = 1;
+
+/** A gate and a bitmap of `pages` bits, as a SharedArrayBuffer. */
 export function createDirtyBitmap(pages: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(Math.ceil(pages / 32) * 4);
+  return new SharedArrayBuffer((HEADER_WORDS + Math.ceil(pages / 32)) * 4);
 }
 
 /**
- * Serves the write-protect fault of page `index` (S1, S2, S3 above):
- * `unprotect` is the ioctl that lifts the protection and wakes the writer.
+ * Serves the write-protect fault of page `index` (F1, F2 above) inside the
+ * gate: `unprotect` is the ioctl that lifts the protection and wakes the
+ * writer. Waits while a reset is under way.
  */
 export function serveWriteFault(bits: Int32Array, index: number, unprotect: () => void): void {
-  const word = index >>> 5;
-  const bit = 1 << (index & 31);
-  Atomics.or(bits, word, bit);
-  unprotect();
-  if ((Atomics.load(bits, word) & bit) === 0) Atomics.or(bits, word, bit);
+  for (;;) {
+    while (Atomics.load(bits, RESET) !== 0) Atomics.wait(bits, RESET, 1, WAIT_SLICE_MS);
+    Atomics.add(bits, FAULTS, 1);
+    // Seq-cst: either this load sees the reset's flag, or the reset's load of FAULTS sees us.
+    if (Atomics.load(bits, RESET) === 0) break;
+    if (Atomics.sub(bits, FAULTS, 1) === 1) Atomics.notify(bits, FAULTS);
+  }
+  try {
+    Atomics.or(bits, HEADER_WORDS + (index >>> 5), 1 << (index & 31));
+    unprotect();
+  } finally {
+    if (Atomics.sub(bits, FAULTS, 1) === 1) Atomics.notify(bits, FAULTS);
+  }
+}
+
+/**
+ * A reset: steps C and P above with the faults held at the gate. Returns
+ * the page indexes C found set, in order; `protect(first, count)` protects
+ * a run of them. `all`: protect every page, not just the listed ones
+ * (region.trackWrites()). The main thread is the only caller (resets are
+ * serial).
+ */
+export function resetDirty(bits: Int32Array, pages: number, all: boolean, protect: (first: number, count: number) => void): Uint32Array {
+  Atomics.store(bits, RESET, 1);
+  try {
+    for (;;) {
+      const inside = Atomics.load(bits, FAULTS);
+      if (inside === 0) break;
+      Atomics.wait(bits, FAULTS, inside, WAIT_SLICE_MS);
+    }
+    const listed = readDirty(bits, pages, true);
+    try {
+      if (all) protect(0, pages);
+      else forEachRun(listed, protect);
+    } catch (err) {
+      // Not protected again: the pages stay dirty (listed by the next answer), none is lost.
+      for (const p of listed) Atomics.or(bits, HEADER_WORDS + (p >>> 5), 1 << (p & 31));
+      throw err;
+    }
+    return listed;
+  } finally {
+    Atomics.store(bits, RESET, 0);
+    Atomics.notify(bits, RESET);
+  }
 }
 
 /** Page indexes whose bit is set, in order; with `clear`, each word is read and cleared at once (step C). */
 export function readDirty(bits: Int32Array, pages: number, clear: boolean): Uint32Array {
-  const words = new Int32Array(bits.length);
+  const words = new Int32Array(bits.length - HEADER_WORDS);
   let count = 0;
-  for (let w = 0; w < bits.length; w++) {
-    const v = clear ? Atomics.exchange(bits, w, 0) : Atomics.load(bits, w);
+  for (let w = 0; w < words.length; w++) {
+    const v = clear ? Atomics.exchange(bits, HEADER_WORDS + w, 0) : Atomics.load(bits, HEADER_WORDS + w);
     words[w] = v;
     if (v !== 0) count += popcount(v);
   }
