@@ -246,6 +246,8 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         readahead: r.readahead,
         flags: entryFlags(r),
         pageSize: r.pageSize,
+        // The native path serves the region's WP faults with it (the SAB stays alive in this.writes).
+        dirtyBitmap: dirtyBitmap ? native.viewAddress(new Int32Array(dirtyBitmap)) : 0,
         ...nativeResolver,
       });
       try {

@@ -136,7 +136,7 @@ export class FaultServer {
     stats.add(regionId, STAT.faults);
     this.deps.observe?.(uffdId, regionId, address, faultFlags, tid);
     if ((faultFlags & FLAG_WP) !== 0) {
-      const bits = this.deps.resolvers.dirtyBitmapOf?.(regionId);
+      const bits = hit.dirtyBitmap !== 0 ? this.deps.resolvers.dirtyBitmapOf?.(regionId) : undefined;
       if (bits === undefined) installer.unprotect(fd, regionId, page, ps);
       else serveWriteFault(bits, (hit.offset + (page - hit.start)) / ps, () => installer.unprotect(fd, regionId, page, ps));
       return undefined;
