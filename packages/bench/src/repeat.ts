@@ -4,6 +4,7 @@
 // the spread shows how far.
 import { median } from './stats.js';
 import type { RestoreResult, RestoreSpread } from './restore/results.js';
+import type { WritesResult } from './scenarios/writes.js';
 import { REFERENCES, type Environment, type ReferenceName, type ScenarioResult } from './results.js';
 
 /** One run of the selected set, as measured. */
@@ -14,6 +15,8 @@ export interface BenchRun {
   scenarios: ScenarioResult[];
   /** The restore group's results (absent in reports written before it existed). */
   restore?: RestoreResult[];
+  /** The writes group's results (each run's own; not summarised across runs). */
+  writes?: WritesResult[];
 }
 
 export interface Spread {
