@@ -102,10 +102,12 @@ for (let pass = 0; pass < passes; pass++) {
 }
 parentPort.postMessage(maxK);`;
 
-test('sync: resets racing 3 writer threads and a native toucher lose no write made after a reset', async () => {
+// The async mode (WP_ASYNC, PAGEMAP_SCAN) keeps the same promise: checked the same way.
+for (const mode of ['sync', 'async']) test(`${mode}: resets racing 3 writer threads and a native toucher lose no write made after a reset`, async () => {
   const handler = await FaultHandler.create({ workers: 2 });
   try {
-    const region = await handler.map({ size: PAGES * PAGE, resolver: resolvers.zero(), trackWrites: 'sync' });
+    const region = await handler.map({ size: PAGES * PAGE, resolver: resolvers.zero(), trackWrites: mode });
+    assert.equal(region.writeTracking, mode);
     const counter = new SharedArrayBuffer(4);
     const resets = new Int32Array(counter);
     const order = Array.from(permutation(PAGES, 29));
@@ -233,6 +235,23 @@ test('trackWrites: true picks async where the kernel has WP_ASYNC, sync where no
     assert.equal((await handler.close()).drained, true);
   }
   assert.equal(openFds(), before, 'both uffds closed');
+});
+
+test("sync on shared memory (backing 'memfd'): the page cache's pages are tracked too", async () => {
+  const handler = await FaultHandler.create({ workers: 1 });
+  try {
+    const region = await handler.map({ size: 32 * PAGE, resolver: resolvers.pattern({ seed: SEED }), trackWrites: 'sync', backing: 'memfd' });
+    const words = new Uint32Array(region.buffer);
+    assert.equal(words[2 * PAGE_WORDS], patternWord(SEED, 2 * PAGE_WORDS));
+    words[3 * PAGE_WORDS] = 7;
+    words[30 * PAGE_WORDS + 1] = 8;
+    assert.deepEqual(region.dirtyPages({ reset: true }), Uint32Array.of(3, 30));
+    words[30 * PAGE_WORDS + 1] = 9;
+    assert.deepEqual(region.dirtyPages(), Uint32Array.of(30));
+    assert.equal(words[30 * PAGE_WORDS + 1], 9);
+  } finally {
+    await handler.close();
+  }
 });
 
 test('dirty bitmap: faults set bits, a reset lists them in order and protects them as runs', () => {

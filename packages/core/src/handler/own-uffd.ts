@@ -66,11 +66,12 @@ export function openOwnUffd(wanted: readonly FeatureName[], userModeOnly: boolea
  * without a message, so a range that needs the message must be registered
  * on a uffd opened without it. Everything else the own uffd was granted is
  * asked for again (the same installs, failure policy and events work), and
- * WP itself (PAGEFAULT_FLAG_WP): the sync mode's faults are WP faults.
+ * WP itself (PAGEFAULT_FLAG_WP: the sync mode's faults are WP faults) with
+ * WP_HUGETLBFS_SHMEM (write protection of backing 'shmem'/'memfd' ranges).
  */
 export function openSyncWpUffd(ownGranted: number, userModeOnly: boolean): OwnUffd {
   const offered = native.uffdProbe({ userModeOnly }).features;
-  const requested = (ownGranted & ~FEATURE_BITS['wp-async']) | (offered & FEATURE_BITS.wp);
+  const requested = (ownGranted & ~FEATURE_BITS['wp-async']) | (offered & (FEATURE_BITS.wp | FEATURE_BITS['wp-hugetlbfs-shmem']));
   const fd = native.uffdCreate({ userModeOnly });
   try {
     return { fd, granted: native.uffdApi(fd, requested).features, offered };
