@@ -42,7 +42,9 @@
  *
  * Waiting: a fault that finds a reset under way waits for it (one pass of C
  * and the P ioctls: well under a millisecond for a 64 MiB region); a reset
- * waits for the faults inside the gate (each one ioctl). Both wait in short
+ * waits for the faults inside the gate (each one ioctl; one still inside
+ * after a second is taken for a thread that died mid-fault, a terminated
+ * worker, and counted out). Both wait in short
  * timed slices (Atomics.wait with a timeout, or a spin where a thread may
  * not block), so nothing parks indefinitely and no wake-up is needed across
  * JS and native waiters.
@@ -55,6 +57,8 @@ const RESET = 1;
 const HEADER_WORDS = 4;
 /** How long one slice of waiting for the other side is, ms. */
 const WAIT_SLICE_MS = 1;
+/** Past this, a fault still inside the gate is taken for one whose thread died, ms. */
+const STUCK_FAULT_MS = 1000;
 
 /** A gate and a bitmap of `pages` bits, as a SharedArrayBuffer. */
 export function createDirtyBitmap(pages: number): SharedArrayBuffer {
@@ -92,9 +96,16 @@ export function serveWriteFault(bits: Int32Array, index: number, unprotect: () =
 export function resetDirty(bits: Int32Array, pages: number, all: boolean, protect: (first: number, count: number) => void): Uint32Array {
   Atomics.store(bits, RESET, 1);
   try {
+    const deadline = Date.now() + STUCK_FAULT_MS;
     for (;;) {
       const inside = Atomics.load(bits, FAULTS);
-      if (inside === 0) break;
+      if (inside <= 0) break;
+      if (Date.now() > deadline) {
+        // A fault inside the gate this long is one ioctl whose thread is gone (a worker
+        // terminated mid-fault): count it out rather than hold every reset forever.
+        Atomics.store(bits, FAULTS, 0);
+        break;
+      }
       Atomics.wait(bits, FAULTS, inside, WAIT_SLICE_MS);
     }
     const listed = readDirty(bits, pages, true);
