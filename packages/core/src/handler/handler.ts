@@ -220,12 +220,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     const tracking = r.trackWrites ? this.writes.modeFor(r.trackWrites, this.features, featureNames(this.offered), r.pageSize) : null;
     const memory = { backing: r.backing ?? 'anonymous', minor: r.minor === true, install: r.install ?? 'copy' } as const;
     checkMemoryFeatures(memory, this.features);
+    // A 'sync' tracked region lives on the second uffd (its WP faults must reach the workers).
+    const { fd, uffdId } = tracking === 'sync' ? this.syncWpUffd() : { fd: this.fd, uffdId: this.ownUffdId };
     const regionId = this.registry.allocate();
     // An evicting region's faults must see its eviction marker: no native fast path for it.
     const marker = r.eviction ? Evictors.marker(r.eviction.maxPages) : undefined;
     let registered: native.Mapping | null = null;
-    // A 'sync' tracked region lives on the second uffd (its WP faults must reach the workers).
-    const { fd, uffdId } = tracking === 'sync' ? this.syncWpUffd() : { fd: this.fd, uffdId: this.ownUffdId };
     try {
       // The memory first: a memfd's resolver gets its fd (ResolverInfo.memfd) to map the page cache itself.
       const { mapping, memfd } = mapRegionMemory(r.size, r.pageSize, memory.backing, r.name);
