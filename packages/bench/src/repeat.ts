@@ -5,6 +5,7 @@
 import { median } from './stats.js';
 import type { OocResult, OocSpread } from './ooc/results.js';
 import type { RestoreResult, RestoreSpread } from './restore/results.js';
+import type { WritesResult } from './scenarios/writes.js';
 import { REFERENCES, type Environment, type ReferenceName, type ScenarioResult } from './results.js';
 
 /** One run of the selected set, as measured. */
@@ -17,6 +18,8 @@ export interface BenchRun {
   restore?: RestoreResult[];
   /** The out-of-core group's results (absent in reports written before it existed). */
   ooc?: OocResult[];
+  /** The writes group's results (each run's own; not summarised across runs). */
+  writes?: WritesResult[];
 }
 
 export interface Spread {

@@ -3,6 +3,7 @@
 import { median, perSecond, ratio } from './stats.js';
 import type { OocResult } from './ooc/results.js';
 import type { RestoreResult } from './restore/results.js';
+import type { WritesResult } from './scenarios/writes.js';
 import type { WakeProbe } from './wake-probe.js';
 
 /** What one round of one side measured. */
@@ -122,6 +123,8 @@ export interface BenchReport {
   restore?: RestoreResult[];
   /** The out-of-core group (a whole workload per round; its own shape). */
   ooc?: OocResult[];
+  /** The writes group (cost per written page of write tracking; its own shape). */
+  writes?: WritesResult[];
 }
 
 function medianOrNull(values: (number | null)[]): number | null {

@@ -10,6 +10,8 @@ import type { EvictionStats } from './evictors.js';
 
 /** A write-tracked range of this process. */
 export interface TrackedRange {
+  /** Handler-wide region id. */
+  readonly id: number;
   readonly name: string;
   readonly address: number;
   readonly size: number;

@@ -4,8 +4,11 @@
 // produce the bytes, one install ioctl, count. That makes Faultline's
 // built-in resolvers cost what a plain C handler costs per fault.
 //
-// It is an accelerator, never the only way: anything it cannot do (a write-
-// protect fault, a minor fault of a resolver other than pageCache, a read error, a page past the end of a snapshot,
+// It also serves the write-protect faults of trackWrites: 'sync' regions
+// (note the page in the region's dirty bitmap, lift the protection).
+//
+// It is an accelerator, never the only way: anything it cannot do (another
+// write-protect fault, a minor fault of a resolver other than pageCache, a read error, a page past the end of a snapshot,
 // an install error other than the kernel's usual answers) goes to JS, where
 // the same resolver is loaded and fault.ts / failure.ts apply the rules and
 // the failure policy. What it does do follows core/src/worker/installer.ts
@@ -24,6 +27,7 @@
 #include "../pattern_fill.h"
 #include "../uffd_constants.h"
 #include "copy_pages.h"
+#include "dirty_bitmap.h"
 #include "fault_trace.h"
 #include "prefetch_plan.h"
 #include "region_table.h"
@@ -59,7 +63,7 @@ class NativePath {
   // Serves the page fault `msg` of uffd `uffd_id` (fd `fd`) if it can; true
   // when the faulting thread has been answered, false to leave it to JS.
   bool Serve(uint32_t uffd_id, int fd, const uffd_msg& msg) {
-    if ((msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) != 0) return false;
+    if ((msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) != 0) return ServeWriteProtect(uffd_id, fd, msg);
     bool minor = (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) != 0;
     RegionEntry e;
     if (!table_.Lookup(uffd_id, msg.arg.pagefault.address & ~(page_size_ - 1), &e)) return false;  // unknown address: JS fails it loudly
@@ -208,6 +212,27 @@ class NativePath {
     }
     int64_t resident = static_cast<int64_t>(stats_.Get(e.region_id, kStatPagesInstalled)) - static_cast<uint32_t>(word(kMarkerEvicted));
     return resident <= word(kMarkerHardCap);
+  }
+
+  // A write-protect fault of a trackWrites: 'sync' region: its bit in the dirty bitmap, then
+  // UFFDIO_WRITEPROTECT mode 0 (lifts the protection and wakes the writer), as fault.ts does.
+  // Other WP faults (an adopted peer's ranges) go to JS.
+  bool ServeWriteProtect(uint32_t uffd_id, int fd, const uffd_msg& msg) {
+    RegionEntry e;
+    if (!table_.Lookup(uffd_id, msg.arg.pagefault.address & ~(page_size_ - 1), &e) || e.dirty_bitmap == 0) return false;
+    uint64_t ps = e.page_size != 0 ? e.page_size : page_size_;
+    uint64_t page = msg.arg.pagefault.address & ~(ps - 1);
+    DirtyBitmapView(e.dirty_bitmap).ServeWriteFault((e.offset + (page - e.start)) / ps, [&] {
+      uffdio_writeprotect wp{};
+      wp.range.start = page;
+      wp.range.len = ps;
+      wp.mode = 0;
+      // ENOENT/ESRCH: the range or process is gone. Anything else (EAGAIN: the map is changing):
+      // wake the writer, whose retry faults again.
+      if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp) != 0 && errno != ENOENT && errno != ESRCH) Wake(fd, page, ps);
+    });
+    stats_.Add(e.region_id, kStatFaults);
+    return true;
   }
 
   // A minor fault of a pageCache region: UFFDIO_CONTINUE maps the page already in the page cache.
