@@ -97,8 +97,12 @@ test('the out-of-core scenario runs both sides on a small array and reports them
   for (const side of [result.c, result.faultline]) {
     assert.ok(side !== null);
     assert.ok(side.streamPagesPerSec > 0 && side.randomPagesPerSec > 0 && side.updatesPerSec > 0);
-    // Both evict with writeback and flush: every page brought in was changed, so all of it went back.
-    assert.equal(side.writtenBackBytes, side.evicted * PAGE);
+    // Both evict with writeback and flush. The stream pass changes every element, so every page
+    // went back at least once; no page went back more often than it was evicted. (Not exactly
+    // once per eviction: Faultline's evictor runs beside the workload and can move a page out
+    // between the read that faulted it in and the write of `a[i] += 1`; unchanged, it is not written.)
+    assert.ok(side.writtenBackBytes >= SIZES.fileBytes, `${side.writtenBackBytes} bytes written back`);
+    assert.ok(side.writtenBackBytes <= side.evicted * PAGE);
     assert.ok(side.evicted >= SIZES.fileBytes / PAGE);
     assert.ok(side.maxResidentBytes > 0);
     assert.equal(side.streamRoundsMs.length, 1);
