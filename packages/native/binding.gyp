@@ -50,7 +50,8 @@
             "src/errors.cc",
             "src/testing/toucher.cc",
             "src/testing/ring_binding.cc",
-            "src/testing/errno_error.cc"
+            "src/testing/errno_error.cc",
+            "src/testing/ooc_binding.cc"
           ]
         },
         {
@@ -77,6 +78,15 @@
           "target_name": "faultline_adopt_handler",
           "type": "executable",
           "sources": ["src/testing/baseline/adopt_handler.c"],
+          "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-pthread"],
+          "ldflags": ["-pthread"]
+        },
+        {
+          # The out-of-core group's C reference: a blocking handler that evicts
+          # with Faultline's policy, running the same workload (ooc_workload.h).
+          "target_name": "faultline_ooc_c",
+          "type": "executable",
+          "sources": ["src/testing/baseline/ooc_c.c"],
           "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-pthread"],
           "ldflags": ["-pthread"]
         },

@@ -506,6 +506,8 @@ export interface PrefetchPagesOptions {
 }
 export interface PrefetchPagesResult {
   installed: number;
+  /** Of `installed`: pages demand faults installed from the plan after their own page (the window of the plan after it). */
+  installedOnFaults: number;
   alreadyPresent: number;
   cancelled: number;
   failed: number;

@@ -58,3 +58,20 @@ export declare function touchPages(address: number, length: number, options?: To
  * built on demand so tests can check its shape. `syscall` defaults to 'test'.
  */
 export declare function makeErrnoError(errno: number, syscall?: string): Error & { code: string; errno: number; syscall: string };
+
+// ---------------------------------------------------------------- testing/ooc_binding.cc
+
+/**
+ * The bench's out-of-core workload (src/testing/ooc_workload.h), the same code
+ * the C reference faultline_ooc_c runs. The array is `elements` uint64s at
+ * `address`; each pass runs in a native thread of its own and resolves with
+ * its elapsed time.
+ */
+/** Stream pass: a[i] = 3 * a[i] + 1 for every i in order. */
+export declare function oocStream(address: number, elements: number): Promise<{ elapsedNs: number }>;
+/** Random pass: `updates` times a[r % elements] += 1, r drawn from splitmix64 seeded with `seed`. */
+export declare function oocRandom(address: number, elements: number, updates: number, seed: number): Promise<{ elapsedNs: number }>;
+/** Writes the initial array file: `elements` little-endian uint64s, element i = i. Throws a Node-shaped errno error. */
+export declare function oocInitFile(path: string, elements: number): void;
+/** Reads the file (not any mapping) and returns how many elements differ from 3i + 1 + (times i was drawn). */
+export declare function oocCheckFile(path: string, elements: number, updates: number, seed: number): number;

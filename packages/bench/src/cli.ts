@@ -21,12 +21,15 @@ import { reportJson, svgPathFor } from './report/json.js';
 import { formatRepeatTable } from './report/repeat-table.js';
 import { chartOfRepeat, chartOfRun, renderSvg } from './report/svg.js';
 import { formatTable } from './report/table.js';
+import { summariseOocRuns } from './ooc/results.js';
 import { summariseRestoreRuns } from './restore/results.js';
 import { createSnapshot, type RestoreSnapshot } from './restore/snapshot.js';
 import type { BenchReport, Environment } from './results.js';
 import { allScenarios, selectScenarios } from './scenarios/index.js';
+import { oocScenarios } from './scenarios/out-of-core.js';
 import { RESTORE_BYTES, restoreScenarios, WORKING_SET_FRACTION } from './scenarios/restore.js';
 import type { BenchContext } from './scenarios/types.js';
+import { writesScenarios } from './scenarios/writes.js';
 
 const SEED = 1;
 
@@ -40,8 +43,11 @@ async function bench(options: CliOptions): Promise<void> {
   const restore = selectScenarios(restoreScenarios(), options.quick, options.filter).filter(
     (s) => !options.baselineOnly || s.units.some((unit) => unit.some((v) => v.reference)),
   );
-  if (scenarios.length === 0 && restore.length === 0) {
-    const names = [...allScenarios(), ...restoreScenarios()].map((s) => s.name).join(', ');
+  const ooc = selectScenarios(oocScenarios(options.quick), options.quick, options.filter);
+  // The writes group has no C reference: --baseline-only leaves it out.
+  const writes = options.baselineOnly ? [] : selectScenarios(writesScenarios(), options.quick, options.filter);
+  if (scenarios.length === 0 && restore.length === 0 && ooc.length === 0 && writes.length === 0) {
+    const names = [...allScenarios(), ...restoreScenarios(), ...oocScenarios(false), ...writesScenarios()].map((s) => s.name).join(', ');
     throw new UsageError(`--filter '${options.filter}' matches no scenario${options.quick ? ' of the --quick set' : ''}; scenarios: ${names}`);
   }
   const size = options.quick ? 8 << 20 : 32 << 20;
@@ -55,7 +61,7 @@ async function bench(options: CliOptions): Promise<void> {
   };
   const progress = new Progress();
   progress.note(
-    `faultline-bench: ${scenarios.length + restore.length} scenario(s) x ${rounds} rounds` +
+    `faultline-bench: ${scenarios.length + restore.length + ooc.length + writes.length} scenario(s) x ${rounds} rounds` +
       `${options.repeat > 1 ? ` x ${options.repeat} runs` : ''}, ${size >> 20} MiB regions, ` +
       `${options.pin === null ? 'as scheduled' : `pinned to CPU ${options.pin}`}`,
   );
@@ -86,11 +92,19 @@ async function bench(options: CliOptions): Promise<void> {
   const runs: BenchRun[] = [];
   try {
     for (let run = 0; run < options.repeat; run++) {
-      const result = await benchRun(ctx, { scenarios, restore, rounds, baselineOnly: options.baselineOnly, run, runs: options.repeat }, progress);
+      const result = await benchRun(ctx, { scenarios, restore, ooc, writes, rounds, baselineOnly: options.baselineOnly, run, runs: options.repeat }, progress);
       runs.push(result);
       // Each run's table as soon as it is done: a long --repeat shows its numbers on the way.
       if (options.repeat > 1) process.stdout.write(`run ${run + 1} of ${options.repeat}\n`);
-      process.stdout.write(formatTable({ environment: environment(result.wakeProbe), scenarios: result.scenarios, restore: result.restore ?? [] }));
+      process.stdout.write(
+        formatTable({
+          environment: environment(result.wakeProbe),
+          scenarios: result.scenarios,
+          restore: result.restore ?? [],
+          ooc: result.ooc ?? [],
+          writes: result.writes ?? [],
+        }),
+      );
       if (options.repeat > 1) process.stdout.write('\n');
     }
   } finally {
@@ -108,12 +122,19 @@ async function bench(options: CliOptions): Promise<void> {
       runs,
       summary: summariseRuns(runs),
       restoreSummary: summariseRestoreRuns(runs.map((r) => r.restore ?? [])),
+      oocSummary: summariseOocRuns(runs.map((r) => r.ooc ?? [])),
     };
     process.stdout.write(formatRepeatTable(report));
     json = reportJson(report);
     svg = renderSvg(chartOfRepeat(report));
   } else {
-    const report: BenchReport = { environment: environment(runs[0]!.wakeProbe), scenarios: runs[0]!.scenarios, restore: runs[0]!.restore ?? [] };
+    const report: BenchReport = {
+      environment: environment(runs[0]!.wakeProbe),
+      scenarios: runs[0]!.scenarios,
+      restore: runs[0]!.restore ?? [],
+      ooc: runs[0]!.ooc ?? [],
+      writes: runs[0]!.writes ?? [],
+    };
     json = reportJson(report);
     svg = renderSvg(chartOfRun(report));
   }

@@ -3,7 +3,9 @@
 // One run's ratio can swing with the machine's state (docs/performance.md);
 // the spread shows how far.
 import { median } from './stats.js';
+import type { OocResult, OocSpread } from './ooc/results.js';
 import type { RestoreResult, RestoreSpread } from './restore/results.js';
+import type { WritesResult } from './scenarios/writes.js';
 import { REFERENCES, type Environment, type ReferenceName, type ScenarioResult } from './results.js';
 
 /** One run of the selected set, as measured. */
@@ -14,6 +16,10 @@ export interface BenchRun {
   scenarios: ScenarioResult[];
   /** The restore group's results (absent in reports written before it existed). */
   restore?: RestoreResult[];
+  /** The out-of-core group's results (absent in reports written before it existed). */
+  ooc?: OocResult[];
+  /** The writes group's results (each run's own; not summarised across runs). */
+  writes?: WritesResult[];
 }
 
 export interface Spread {
@@ -45,6 +51,8 @@ export interface RepeatReport {
   summary: ScenarioSpread[];
   /** Per restore scenario, each variant's time and each speed-up across runs. */
   restoreSummary?: RestoreSpread[];
+  /** Per out-of-core scenario, each side's rates and the ratios across runs. */
+  oocSummary?: OocSpread[];
 }
 
 export function spread(values: readonly (number | null | undefined)[]): Spread | null {

@@ -1,7 +1,9 @@
 // The shapes the bench produces: one sample per round and side, summarised
 // per scenario, plus the environment. The report writers take only these.
 import { median, perSecond, ratio } from './stats.js';
+import type { OocResult } from './ooc/results.js';
 import type { RestoreResult } from './restore/results.js';
+import type { WritesResult } from './scenarios/writes.js';
 import type { WakeProbe } from './wake-probe.js';
 
 /** What one round of one side measured. */
@@ -119,6 +121,10 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   /** The restore group (time to touch a working set; its own shape). */
   restore?: RestoreResult[];
+  /** The out-of-core group (a whole workload per round; its own shape). */
+  ooc?: OocResult[];
+  /** The writes group (cost per written page of write tracking; its own shape). */
+  writes?: WritesResult[];
 }
 
 function medianOrNull(values: (number | null)[]): number | null {

@@ -9,6 +9,7 @@
 export { FaultHandler } from './handler/handler.js';
 export type { FaultHandlerOptions, MapOptions, AdoptOptions, AdoptRegion, CloseOptions, CloseReport } from './handler/config.js';
 export type { Backing, InstallMode } from './handler/memory.js';
+export type { WriteTrackingMode } from './handler/write-tracking.js';
 export type { PageCacheOptions } from './resolvers/page-cache.js';
 export { Region } from './handler/region.js';
 export { AdoptedUffd } from './handler/adopted.js';

@@ -110,8 +110,8 @@ test('CLI --mem-url with --record, then --prefetch: the trace (no page data) is 
   const second = await runClient(sock2, 'good', 1, 2);
   assert.equal(second.code, 0, second.out);
   assert.match(second.out, /every byte matched/);
-  await waitForOutput(pre, ' failed)');
-  const m = /prefetched (\d+) of (\d+) pages in [\d.]+ ms \((\d+) already present, (\d+) cancelled, (\d+) failed\)/.exec(pre.output());
+  await waitForOutput(pre, 'came with demand faults)');
+  const m = /prefetched (\d+) of (\d+) pages in [\d.]+ ms \((\d+) already present, (\d+) cancelled, (\d+) failed; \d+ of the installed came with demand faults\)/.exec(pre.output());
   assert.ok(m, pre.output());
   assert.equal(Number(m[2]), PAGES);
   assert.equal(Number(m[1]) + Number(m[3]) + Number(m[4]), PAGES);

@@ -121,6 +121,93 @@ test('prefetch races demand faults: each page installed once (EEXIST counted as 
   }
 });
 
+for (const kind of ['file', 'custom']) {
+  test(`a demand fault on a page of a native prefetch plan (resolver: ${kind}) installs it and the plan pages after it: each page once, every byte right`, async () => {
+    // A plan of every page (in a pseudo-random order) whose bytes the trace
+    // carries, adopted the way a restore adopts a VM's uffd: a thread of the
+    // "VM" is already parked on a page near the END of the plan when adopt()
+    // starts the prefetch, which must install ~16k pages (tens of ms) before
+    // it gets there. The parked fault is served first and takes the plan's
+    // last pages with it; the thread later finds them claimed.
+    const native = (await import('@faultline/native')).default;
+    const pages = 16384; // 64 MiB
+    const big = `${tmp.dir}/big.bin`;
+    const bigBytes = writePatternFile(big, pages * PAGE, SEED + 1);
+    const order = Array.from(permutation(pages, 7));
+    const file = `${tmp.dir}/plan-all.trace`;
+    const full = { size: pages * PAGE, offset: 0, pageSize: PAGE, pages: Uint32Array.from(order), timesUs: new Uint32Array(pages), complete: true };
+    await writeTrace(file, [full], { memFile: big });
+    const { regions } = await readTrace(file);
+    const fd = native.uffdCreate();
+    native.uffdApi(fd, 0);
+    const map = native.mapAnonymous(pages * PAGE);
+    native.uffdRegister(fd, map.address, map.length, native.constants.UFFDIO_REGISTER_MODE_MISSING);
+    const handler = await FaultHandler.create({ workers: 2 });
+    let adopted = null;
+    try {
+      const WINDOW = 32; // serve/prefetch_plan.h kFaultWindow
+      const tail = order.slice(pages - WINDOW - 1); // the parked page, then the window after it
+      const parked = testing.touchPages(map.address + tail[0] * PAGE, PAGE, { threads: 1, latencies: false });
+      // The same bytes either way: the file holds the pattern the JS resolver makes.
+      const resolver = kind === 'file' ? resolvers.file(big) : resolvers.custom(new URL('./fixtures/failing-resolver.mjs', import.meta.url), { seed: SEED + 1 });
+      adopted = await handler.adopt(fd, { regions: [{ address: map.address, size: map.length, resolver, prefetch: regions[0] }] });
+      await parked;
+      for (const p of tail.slice(1)) await testing.touchPages(map.address + p * PAGE, PAGE, { threads: 1, latencies: false });
+      const [report] = await adopted.prefetched();
+      await handler.idle();
+      const [stats] = adopted.stats();
+      assert.equal(report.pages, pages);
+      assert.equal(report.installed + report.alreadyPresent, pages, JSON.stringify(report));
+      assert.equal(report.cancelled + report.failed, 0);
+      assert.equal(stats.pagesInstalled + report.installed, pages, 'one install per page between demand faults, their windows and the thread');
+      assert.equal(firstDifference(new Uint8Array(map.buffer), bigBytes), -1);
+      // The parked fault is read once adopt() has loaded the resolvers; on a
+      // loaded machine the thread can have installed all 16k pages by then
+      // (it was started first), and the parked thread was woken by its copy.
+      // When the fault came first (its page then counts as alreadyPresent to
+      // the plan), its window must have installed the plan's last pages, so
+      // touching them faulted no more.
+      if (report.alreadyPresent > 0) {
+        assert.ok(report.installedOnFaults > 0, `the parked fault took plan pages with it: ${JSON.stringify(report)}`);
+        assert.equal(stats.faults, 1, 'the pages after the parked one were in place when touched');
+      } else {
+        assert.equal(report.installedOnFaults, 0, 'no fault used the plan');
+      }
+    } finally {
+      await handler.close(); // closes the adopted uffd too
+      if (adopted === null) native.closeFd(fd);
+    }
+  });
+}
+
+test('adopt() whose resolver fails to load after its prefetch started: refused, the prefetch cancelled; a second adopt() serves every byte', async () => {
+  // adopt() starts a prefetch before it loads the resolvers (the peer is running); a load that fails must undo both.
+  const native = (await import('@faultline/native')).default;
+  const fd = native.uffdCreate();
+  native.uffdApi(fd, 0);
+  const map = native.mapAnonymous(PAGES * PAGE);
+  native.uffdRegister(fd, map.address, map.length, native.constants.UFFDIO_REGISTER_MODE_MISSING);
+  const file = `${tmp.dir}/adopt-fail.trace`;
+  const ws = workingSet();
+  await writeTrace(file, [{ size: PAGES * PAGE, offset: 0, pageSize: PAGE, pages: Uint32Array.from(ws), timesUs: new Uint32Array(ws.length), complete: true }], { memFile });
+  const plan = (await readTrace(file)).regions[0];
+  const handler = await FaultHandler.create({ workers: 2 });
+  let adopted = null;
+  try {
+    const region = { address: map.address, size: map.length, prefetch: plan };
+    await assert.rejects(handler.adopt(fd, { regions: [{ ...region, resolver: resolvers.custom('/nonexistent/resolver.mjs') }] }), {
+      code: 'ERR_FAULTLINE_RESOLVER_LOAD',
+    });
+    adopted = await handler.adopt(fd, { regions: [{ address: map.address, size: map.length, resolver: resolvers.file(memFile) }] });
+    await testing.touchPages(map.address, map.length, { threads: 2, order: 'random', seed: 3, latencies: false });
+    const bytes = new Uint8Array(map.buffer);
+    assert.equal(firstDifference(bytes, memBytes), -1, 'pages the cancelled prefetch installed hold their recorded bytes; the rest came on demand');
+  } finally {
+    await handler.close(); // closes the adopted uffd too
+    if (adopted === null) native.closeFd(fd);
+  }
+});
+
 test('a prefetch through a slow async resolver keeps several runs in flight (bounded), every page installed once with its bytes', async () => {
   const handler = await FaultHandler.create({ workers: 1 });
   try {

@@ -5,6 +5,7 @@ import { micros, si, times } from '../format.js';
 import type { RepeatReport, ScenarioSpread, Spread } from '../repeat.js';
 import { grouped, renderColumns } from './columns.js';
 import { headerLines, wakeText } from './header.js';
+import { oocSummaryLines } from './ooc-table.js';
 import { restoreSummaryLines } from './restore-table.js';
 
 const HEADERS = ['scenario', 'faultline/s', 'ratio', 'ratio min..max', 'lim ratio', 'lim min..max', 'ra ratio', 'ra min..max', 'cpu/pg fl', 'targets met'] as const;
@@ -37,6 +38,7 @@ export function formatRepeatTable(report: RepeatReport): string {
     ...report.runs.map((r) => `run ${r.run}: ${r.wakeProbe ? wakeText(r.wakeProbe) : 'wake-up cost not probed'}`),
     ...(report.summary.length > 0 ? ['', ...renderColumns(HEADERS, grouped(report.summary, row), RIGHT)] : []),
     ...restoreSummaryLines(report.restoreSummary ?? []),
+    ...oocSummaryLines(report.oocSummary ?? []),
     '',
     'Medians across runs of each run\'s figure (itself a median over its rounds); min..max: the spread across runs.',
     'targets met: in how many runs the target was met.',

@@ -5,7 +5,9 @@ import { micros, si, times } from '../format.js';
 import type { BenchReport, ScenarioResult, SideResult } from '../results.js';
 import { grouped, renderColumns } from './columns.js';
 import { headerLines } from './header.js';
+import { oocLines } from './ooc-table.js';
 import { restoreLines } from './restore-table.js';
+import { writesLines } from './writes-table.js';
 
 // fl = Faultline, bl = the blocking C baseline, lim = the busy-polling C limit,
 // ra ref = the blocking C handler with the row's readahead; latencies in microseconds.
@@ -57,8 +59,8 @@ function row(s: ScenarioResult): string[] {
 
 export function formatTable(report: BenchReport): string {
   const e = report.environment;
-  const restore = restoreLines(report.restore ?? []);
-  // A run of the restore group alone has no fault rows: its own lines say it all.
+  const restore = [...restoreLines(report.restore ?? []), ...oocLines(report.ooc ?? []), ...writesLines(report.writes ?? [])];
+  // A run of the restore, out-of-core or writes group alone has no fault rows: their own lines say it all.
   if (report.scenarios.length === 0 && restore.length > 0) return [...headerLines(e), ...restore].join('\n') + '\n';
   const lines = [
     ...headerLines(e),

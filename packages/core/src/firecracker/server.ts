@@ -279,11 +279,12 @@ export class FirecrackerServer extends EventEmitter<FirecrackerServerEvents> {
 
   private async logPrefetch(connection: number, adopted: AdoptedUffd): Promise<void> {
     const reports = await adopted.prefetched();
-    const sum = (k: 'pages' | 'installed' | 'alreadyPresent' | 'cancelled' | 'failed'): number => reports.reduce((n, r) => n + r[k], 0);
+    const sum = (k: 'pages' | 'installed' | 'installedOnFaults' | 'alreadyPresent' | 'cancelled' | 'failed'): number => reports.reduce((n, r) => n + r[k], 0);
     const ms = Math.max(...reports.map((r) => r.ms));
     this.log(
       `client ${connection}: prefetched ${sum('installed')} of ${sum('pages')} pages in ${ms.toFixed(1)} ms ` +
-        `(${sum('alreadyPresent')} already present, ${sum('cancelled')} cancelled, ${sum('failed')} failed)`,
+        `(${sum('alreadyPresent')} already present, ${sum('cancelled')} cancelled, ${sum('failed')} failed; ` +
+        `${sum('installedOnFaults')} of the installed came with demand faults)`,
     );
   }
 

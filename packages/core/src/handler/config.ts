@@ -12,6 +12,7 @@ import { FEATURE_BITS, type FeatureName } from '../features.js';
 import type { ResolverSpec } from '../resolver.js';
 import { MAX_WORKERS } from '../shared/control-block.js';
 import { checkInstallMode, checkMemory, type Backing, type InstallMode } from './memory.js';
+import type { WriteTrackingMode } from './write-tracking.js';
 import {
   checkAddress,
   checkBoolean,
@@ -124,11 +125,15 @@ export interface MapOptions {
   record?: boolean;
   /**
    * Track which pages are written (region.dirtyPages()): the range is
-   * registered for write protection too, with UFFD_FEATURE_WP_ASYNC, so the
-   * kernel notes the first write to each page without a fault message.
-   * Linux 6.7+. Default false.
+   * registered for write protection too. 'async': with
+   * UFFD_FEATURE_WP_ASYNC the kernel notes the first write to each page
+   * without a fault message (Linux 6.7+). 'sync': the first write to each
+   * page after a reset raises a write-protect fault the workers serve
+   * (any kernel with uffd write protection; costs a fault per page). true:
+   * 'async' where the kernel has it, else 'sync' (region.writeTracking
+   * says which). Default false.
    */
-  trackWrites?: boolean;
+  trackWrites?: boolean | WriteTrackingMode;
   /**
    * What memory the region is (docs/memory.md): 'anonymous' (private, the
    * default), 'shmem' (MAP_SHARED anonymous: shmem pages) or 'memfd' (a memfd
@@ -286,7 +291,7 @@ export interface RegionConfig {
   readahead: number;
   record: boolean;
   /** Own regions only (map()). */
-  trackWrites?: boolean;
+  trackWrites?: boolean | WriteTrackingMode;
   /** Own regions only (map()): pages kept resident and after an eviction pass, and writeback. */
   eviction?: { maxPages: number; targetPages: number; writeback: boolean } | null;
   /** Own regions only (map()): see memory.ts. */
@@ -400,7 +405,7 @@ export function mapConfig(
     resolver: checkResolverSpec('resolver', options.resolver),
     readahead: checkPositiveInt('readahead', options.readahead ?? 1, MAX_READAHEAD),
     record: options.record === undefined ? false : checkBoolean('record', options.record),
-    trackWrites: options.trackWrites === undefined ? false : checkBoolean('trackWrites', options.trackWrites),
+    trackWrites: checkTrackWrites(options.trackWrites),
     eviction: checkEviction(options, regionPageSize, pageSize),
     prefetch: checkPrefetchPlan('prefetch', options.prefetch, regionPageSize, options.size),
     ...checkFill('', options),
@@ -520,4 +525,11 @@ function checkEviction(o: MapOptions, regionPageSize: number, systemPageSize: nu
   if (o.trackWrites) throw invalidArgument('maxResident cannot be combined with trackWrites (eviction moves pages out with their write-protection)');
   const writeback = o.writeback === undefined ? false : checkBoolean('writeback', o.writeback);
   return { maxPages, targetPages: target / regionPageSize, writeback };
+}
+
+/** map()'s trackWrites: false (default), true (the best mode the kernel has), 'async' or 'sync'. */
+function checkTrackWrites(value: unknown): boolean | WriteTrackingMode {
+  if (value === undefined) return false;
+  if (typeof value === 'boolean' || value === 'async' || value === 'sync') return value;
+  throw invalidArgument(`trackWrites must be true, false, 'async' or 'sync', got ${describeValue(value)}`);
 }

@@ -49,10 +49,16 @@ export class Evictors {
     private readonly onError: (err: FaultlineError) => void,
   ) {}
 
-  /** A marker for a region about to be mapped with maxResident (the workers get it with the resolver). */
-  static marker(maxPages: number): SharedArrayBuffer {
+  /**
+   * A marker for a region about to be mapped with maxResident (the workers get
+   * its buffer with the resolver; the native fast path reads it at `address`,
+   * which is why it lives in a mapping of its own rather than a plain SharedArrayBuffer).
+   */
+  static marker(maxPages: number): native.Mapping {
     // The hard cap: past it faults wait for the evictor.
-    return createEvictionMarker(maxPages + Math.max(16, Math.floor(maxPages / 8)));
+    const mapping = native.mapAnonymous(native.pageSize());
+    createEvictionMarker(maxPages + Math.max(16, Math.floor(maxPages / 8)), mapping.buffer);
+    return mapping;
   }
 
   /** Starts the region's evictor; rejects (and leaves nothing behind) if its resolver cannot load or write. */

@@ -32,7 +32,7 @@ import {
   RegionTable,
   type NativeResolver,
 } from '../shared/region-table.js';
-import { WriteTracking } from './write-tracking.js';
+import { WriteTracking, type WriteTrackingMode } from './write-tracking.js';
 import { Evictors } from './evictors.js';
 import { FaultTraceBuffer } from '../shared/fault-trace.js';
 import { Prefetches } from './prefetches.js';
@@ -59,7 +59,7 @@ import { DirectSource, ReaderSource, type FaultSource } from './fault-source.js'
 import { checkMemoryFeatures, mapRegionMemory, registerMode } from './memory.js';
 import { THP_RUN, adviseHugePages } from '../thp.js';
 import { prepareNative } from './native-resolvers.js';
-import { openOwnUffd } from './own-uffd.js';
+import { openOwnUffd, openSyncWpUffd } from './own-uffd.js';
 import type { RegionHost } from './owner.js';
 import { checkPeerUffd } from './peer-uffd.js';
 import { parkedThreads, quiesce, type PendingSources } from './quiesce.js';
@@ -106,6 +106,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   private readonly recordings: Recordings;
   private readonly prefetches: Prefetches;
   private readonly writes = new WriteTracking();
+  /** Feature bits the kernel offers a new uffd (what a sync write-tracking uffd may ask for). */
+  private readonly offered: number;
+  /** The second uffd for trackWrites: 'sync' regions (own-uffd.ts openSyncWpUffd), opened by the first. */
+  private syncWp: { fd: number; uffdId: number } | null = null;
   private readonly evictors: Evictors;
   private stopStatsTicker: () => void = () => undefined;
   private readonly unheard = new UnheardErrors(native.writeStderr);
@@ -117,7 +121,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     const own = openOwnUffd(config.features, config.userModeOnly);
     let handler: FaultHandler;
     try {
-      handler = new FaultHandler(config, own.fd, own.granted);
+      handler = new FaultHandler(config, own.fd, own.granted, own.offered);
     } catch (err) {
       native.closeFd(own.fd);
       throw err;
@@ -131,9 +135,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     return handler;
   }
 
-  private constructor(config: HandlerConfig, fd: number, granted: number) {
+  private constructor(config: HandlerConfig, fd: number, granted: number, offered: number) {
     super();
     this.config = config;
+    this.offered = offered;
     this.pageSize = native.pageSize();
     this.fd = fd;
     this.features = featureNames(granted);
@@ -212,25 +217,29 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.assertOpen('map');
     const r = mapConfig(options, this.pageSize, `region-${this.registry.peekId()}`, this.config.resolveTimeoutMs, this.config.install);
     checkResolverSource('resolver', r.resolver, this.pageSize);
-    if (r.trackWrites) this.writes.check(this.features, r.pageSize);
+    const tracking = r.trackWrites ? this.writes.modeFor(r.trackWrites, this.features, featureNames(this.offered), r.pageSize) : null;
     const memory = { backing: r.backing ?? 'anonymous', minor: r.minor === true, install: r.install ?? 'copy' } as const;
     checkMemoryFeatures(memory, this.features);
+    // A 'sync' tracked region lives on the second uffd (its WP faults must reach the workers).
+    const { fd, uffdId } = tracking === 'sync' ? this.syncWpUffd() : { fd: this.fd, uffdId: this.ownUffdId };
     const regionId = this.registry.allocate();
-    // An evicting region's faults must see its eviction marker: no native fast path for it.
+    // An evicting region's faults must see its eviction marker: the serve loops get it with the
+    // resolver, the native fast path its address in the table entry.
     const marker = r.eviction ? Evictors.marker(r.eviction.maxPages) : undefined;
     let registered: native.Mapping | null = null;
     try {
       // The memory first: a memfd's resolver gets its fd (ResolverInfo.memfd) to map the page cache itself.
       const { mapping, memfd } = mapRegionMemory(r.size, r.pageSize, memory.backing, r.name);
       if (memfd >= 0) this.registry.onRelease(regionId, () => closeQuietly(memfd));
-      await this.loadResolver(regionId, r, { eviction: marker, memfd });
-      const nativeResolver = r.eviction ? undefined : this.prepareNative(regionId, r.resolver);
+      const dirtyBitmap = tracking === 'sync' ? this.writes.addSync(regionId, fd, r.size / r.pageSize) : undefined;
+      await this.loadResolver(regionId, r, { eviction: marker?.buffer, memfd, dirtyBitmap });
+      const nativeResolver = this.prepareNative(regionId, r.resolver);
       if (memory.install === 'move' && (r.readahead * r.pageSize) % THP_RUN === 0) adviseHugePages(mapping.address, r.size);
       if (r.record) this.recordings.start(regionId, { size: r.size, offset: 0, pageSize: r.pageSize });
       // Described before registered: a fault read first would find no region and be poisoned.
       this.table.insert({
         state: ENTRY_REGION,
-        uffdId: this.ownUffdId,
+        uffdId,
         start: mapping.address,
         length: r.size,
         regionId,
@@ -238,12 +247,15 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
         readahead: r.readahead,
         flags: entryFlags(r),
         pageSize: r.pageSize,
+        eviction: marker?.address ?? 0,
+        // The native path serves the region's WP faults with it (the SAB stays alive in this.writes).
+        dirtyBitmap: dirtyBitmap ? native.viewAddress(new Int32Array(dirtyBitmap)) : 0,
         ...nativeResolver,
       });
       try {
-        native.uffdRegister(this.fd, mapping.address, r.size, registerMode(memory, r.trackWrites === true));
+        native.uffdRegister(fd, mapping.address, r.size, registerMode(memory, tracking !== null));
         // Every page starts protected (WP_UNPOPULATED puts markers in the empty ones): writes count from here.
-        if (r.trackWrites) native.uffdWriteprotect(this.fd, mapping.address, r.size, native.constants.UFFDIO_WRITEPROTECT_MODE_WP);
+        if (tracking) native.uffdWriteprotect(fd, mapping.address, r.size, native.constants.UFFDIO_WRITEPROTECT_MODE_WP);
       } catch (err) {
         this.table.removeRegion(regionId);
         throw err;
@@ -258,19 +270,21 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           pageSize: r.pageSize,
           ...r.eviction,
           resolver: { spec: r.resolver, info: resolverInfo(regionId, r) },
-          markerSab: marker!,
+          markerSab: marker!.buffer,
         });
       }
-      const prefetch = this.startPrefetch(this.fd, this.ownUffdId, regionId, mapping.address, 0, r);
-      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch, r.trackWrites === true, memfd);
+      const prefetch = this.startPrefetch(fd, uffdId, regionId, mapping.address, 0, r);
+      const region = new Region(this.host, regionId, r.name, mapping, r.readahead, r.onError, r.pageSize, prefetch, tracking, memfd);
+      this.registry.onRelease(regionId, () => this.writes.forget(regionId));
       this.registry.addRegion(region);
       return region;
     } catch (err) {
       if (registered) {
         // The evictor could not start: serve nothing we cannot keep under its budget.
-        native.uffdUnregister(this.fd, registered.address, registered.length);
+        native.uffdUnregister(fd, registered.address, registered.length);
         this.table.removeRegion(regionId);
       }
+      this.writes.forget(regionId);
       this.recordings.forget(regionId);
       await this.dropResolver(regionId).catch(() => undefined);
       this.registry.release(regionId);
@@ -291,14 +305,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     const peerFeatures = checkPeerUffd(fd, regions, events);
     const regionIds: number[] = [];
     let uffdId = -1;
+    let prefetches: (Promise<PrefetchReport> | null)[] = [];
     try {
-      const natives: ({ native: NativeResolver } | undefined)[] = [];
-      for (const r of regions) {
-        const id = this.registry.allocate();
-        regionIds.push(id);
-        await this.loadResolver(id, r);
-        natives.push(this.prepareNative(id, r.resolver));
-      }
+      for (let i = 0; i < regions.length; i++) regionIds.push(this.registry.allocate());
+      const natives = regions.map((r, i) => this.prepareNative(regionIds[i]!, r.resolver));
       // The table must describe the uffd before anyone reads it: a fault
       // read first would find no region and be poisoned.
       uffdId = this.uffds.claim(fd);
@@ -317,8 +327,15 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
           ...natives[i],
         });
       });
+      // A restore's working set starts going in now, while the resolvers
+      // load: a prefetch needs only the table, and each page it installs
+      // wakes a thread parked on it even before anyone reads the uffd. (The
+      // peer is usually running already: every millisecond here is its.)
+      prefetches = regions.map((r, i) => this.startPrefetch(fd, uffdId, regionIds[i]!, r.address, r.offset, r));
+      for (const [i, r] of regions.entries()) await this.loadResolver(regionIds[i]!, r);
       this.source.add(fd, uffdId);
     } catch (err) {
+      await Promise.all(regionIds.map((id) => this.prefetches.stop(id)));
       if (uffdId >= 0) {
         this.table.removeUffd(uffdId);
         this.uffds.release(uffdId);
@@ -330,7 +347,6 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       }
       throw err;
     }
-    const prefetches = regions.map((r, i) => this.startPrefetch(fd, uffdId, regionIds[i]!, r.address, r.offset, r));
     const adopted = new AdoptedUffd(this.host, fd, uffdId, regionIds, peerFeatures, regions.map((r) => r.name), prefetches);
     this.registry.addAdopted(adopted);
     return adopted;
@@ -394,7 +410,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     await this.evictors.stopAll(this.fd);
     for (const region of this.registry.ownRegions()) {
       try {
-        native.uffdUnregister(this.fd, region.address, region.size);
+        native.uffdUnregister(this.writes.uffdOf(region.id) ?? this.fd, region.address, region.size);
       } catch {
         // the uffd is about to be closed, which unregisters everything anyway
       }
@@ -438,7 +454,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       offset,
       pageSize: r.pageSize,
       pages,
-      writeProtect: r.trackWrites === true,
+      writeProtect: r.trackWrites !== undefined && r.trackWrites !== false,
       ...(data ? { data } : {}),
       resolver: { spec: r.resolver, info: resolverInfo(regionId, r) },
       fill: r.fill,
@@ -460,7 +476,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.recordings.forget(regionId);
     await quiesce(this.pending, RELEASE_DRAIN_MS);
     try {
-      native.uffdUnregister(this.fd, region.address, region.size);
+      native.uffdUnregister(this.writes.uffdOf(regionId) ?? this.fd, region.address, region.size);
       await quiesce(this.pending, RELEASE_DRAIN_MS);
     } finally {
       this.table.removeRegion(regionId);
@@ -492,6 +508,28 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 
   // ---- internals
+
+  /**
+   * The uffd of trackWrites: 'sync' regions, opened by the first of them and
+   * served like an adopted one from then on (the leader waits on both uffds
+   * with epoll instead of a blocking read: the price of having a second one).
+   * Closed with the handler (it is in the uffd table).
+   */
+  private syncWpUffd(): { fd: number; uffdId: number } {
+    if (this.syncWp) return this.syncWp;
+    const { fd } = openSyncWpUffd(featureMask(this.features), this.config.userModeOnly);
+    let uffdId = -1;
+    try {
+      uffdId = this.uffds.claim(fd);
+      this.source.add(fd, uffdId);
+    } catch (err) {
+      if (uffdId >= 0) this.uffds.release(uffdId);
+      native.closeFd(fd);
+      throw err;
+    }
+    this.syncWp = { fd, uffdId };
+    return this.syncWp;
+  }
 
   /**
    * A uffd served twice would have each fault read by whichever serving
@@ -529,8 +567,12 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
   }
 
   /** Loads region `regionId`'s resolver in every worker (and remembers how, for replacements). */
-  private async loadResolver(regionId: number, r: RegionConfig, extra: { eviction?: SharedArrayBuffer | undefined; memfd?: number } = {}): Promise<void> {
-    const { eviction, memfd = -1 } = extra;
+  private async loadResolver(
+    regionId: number,
+    r: RegionConfig,
+    extra: { eviction?: SharedArrayBuffer | undefined; memfd?: number; dirtyBitmap?: SharedArrayBuffer | undefined } = {},
+  ): Promise<void> {
+    const { eviction, memfd = -1, dirtyBitmap } = extra;
     const load = {
       type: 'load-resolver' as const,
       regionId,
@@ -543,6 +585,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
       retries: r.retries,
       ...(eviction ? { eviction } : {}),
       ...(memfd >= 0 ? { memfd } : {}),
+      ...(dirtyBitmap ? { dirtyBitmap } : {}),
     };
     try {
       await this.pool.request(load, (reply) => loadReply(reply, regionId), this.config.resolverLoadTimeoutMs, 'ERR_FAULTLINE_RESOLVER_LOAD_TIMEOUT');
@@ -616,7 +659,7 @@ function entryFlags(r: RegionConfig): number {
   return (
     (r.onError === 'zero' ? FLAG_ON_ERROR_ZERO : 0) |
     (r.record ? FLAG_RECORD : 0) |
-    (r.trackWrites ? FLAG_TRACK_WRITES : 0) |
+    (r.trackWrites !== undefined && r.trackWrites !== false ? FLAG_TRACK_WRITES : 0) |
     (r.install === 'move' ? FLAG_INSTALL_MOVE : 0)
   );
 }

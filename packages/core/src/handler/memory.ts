@@ -86,7 +86,7 @@ export function checkMemory(
       ? `backing '${backing}' (UFFDIO_MOVE moves private anonymous pages only)`
       : regionPageSize !== systemPageSize
         ? 'huge pages (UFFDIO_MOVE does not move hugetlbfs pages)'
-        : o.trackWrites === true
+        : o.trackWrites !== undefined && o.trackWrites !== false
           ? 'trackWrites (UFFDIO_MOVE cannot install write-protected)'
           : null;
   if (asked === 'move' && cannotMove !== null) {

@@ -20,6 +20,8 @@ export interface OwnUffd {
   fd: number;
   /** Feature bits granted on it. */
   granted: number;
+  /** Feature bits the kernel offers a new uffd (a sync write-tracking uffd asks from these). */
+  offered: number;
 }
 
 export function openOwnUffd(wanted: readonly FeatureName[], userModeOnly: boolean): OwnUffd {
@@ -49,7 +51,30 @@ export function openOwnUffd(wanted: readonly FeatureName[], userModeOnly: boolea
   const requested = featureMask(wanted) | (offered & automatic);
   const fd = native.uffdCreate({ userModeOnly });
   try {
-    return { fd, granted: native.uffdApi(fd, requested).features };
+    return { fd, granted: native.uffdApi(fd, requested).features, offered };
+  } catch (err) {
+    native.closeFd(fd);
+    throw err;
+  }
+}
+
+/**
+ * The handler's second uffd, for regions tracked with synchronous write-
+ * protect faults (map `trackWrites: 'sync'`). WP_ASYNC is a property of a
+ * whole uffd: on the handler's own uffd (which asks for it whenever the
+ * kernel offers it) a write to a protected page is resolved by the kernel
+ * without a message, so a range that needs the message must be registered
+ * on a uffd opened without it. Everything else the own uffd was granted is
+ * asked for again (the same installs, failure policy and events work), and
+ * WP itself (PAGEFAULT_FLAG_WP: the sync mode's faults are WP faults) with
+ * WP_HUGETLBFS_SHMEM (write protection of backing 'shmem'/'memfd' ranges).
+ */
+export function openSyncWpUffd(ownGranted: number, userModeOnly: boolean): OwnUffd {
+  const offered = native.uffdProbe({ userModeOnly }).features;
+  const requested = (ownGranted & ~FEATURE_BITS['wp-async']) | (offered & (FEATURE_BITS.wp | FEATURE_BITS['wp-hugetlbfs-shmem']));
+  const fd = native.uffdCreate({ userModeOnly });
+  try {
+    return { fd, granted: native.uffdApi(fd, requested).features, offered };
   } catch (err) {
     native.closeFd(fd);
     throw err;

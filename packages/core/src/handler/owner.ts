@@ -10,6 +10,8 @@ import type { EvictionStats } from './evictors.js';
 
 /** A write-tracked range of this process. */
 export interface TrackedRange {
+  /** Handler-wide region id. */
+  readonly id: number;
   readonly name: string;
   readonly address: number;
   readonly size: number;
@@ -38,4 +40,4 @@ export interface RegionHost {
 }
 
 /** What prefetched() says of a region that was not asked to prefetch. */
-export const NO_PREFETCH: PrefetchReport = { pages: 0, installed: 0, alreadyPresent: 0, cancelled: 0, failed: 0, ms: 0, workingSetMs: 0 };
+export const NO_PREFETCH: PrefetchReport = { pages: 0, installed: 0, installedOnFaults: 0, alreadyPresent: 0, cancelled: 0, failed: 0, ms: 0, workingSetMs: 0 };

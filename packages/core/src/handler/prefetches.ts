@@ -43,7 +43,7 @@ export class Prefetches {
     worker.unref();
     const report = new Promise<PrefetchReport>((resolve) => {
       const failed = (code: string, message: string): void =>
-        resolve({ pages: job.fill === 'all' ? job.regionPages : job.pages.length, installed: 0, alreadyPresent: 0, cancelled: 0, failed: job.fill === 'all' ? job.regionPages : job.pages.length, ms: 0, workingSetMs: 0, error: { code, message } });
+        resolve({ pages: job.fill === 'all' ? job.regionPages : job.pages.length, installed: 0, installedOnFaults: 0, alreadyPresent: 0, cancelled: 0, failed: job.fill === 'all' ? job.regionPages : job.pages.length, ms: 0, workingSetMs: 0, error: { code, message } });
       worker.on('message', (msg: { type: 'done'; report: PrefetchReport } | { type: 'failed'; error: { code: string; message: string } }) => {
         if (msg.type === 'done') resolve(msg.report);
         else failed(msg.error.code, msg.error.message);
@@ -60,7 +60,7 @@ export class Prefetches {
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const pages = request.pages.length;
     const failedReport = (code: string, message: string): PrefetchReport => ({
-      pages, installed: 0, alreadyPresent: 0, cancelled: 0, failed: pages, ms: 0, workingSetMs: 0, error: { code, message },
+      pages, installed: 0, installedOnFaults: 0, alreadyPresent: 0, cancelled: 0, failed: pages, ms: 0, workingSetMs: 0, error: { code, message },
     });
     let report: Promise<PrefetchReport>;
     let dataFd = -1;
@@ -85,6 +85,7 @@ export class Prefetches {
           (r): PrefetchReport => ({
             pages,
             installed: r.installed,
+            installedOnFaults: r.installedOnFaults,
             alreadyPresent: r.alreadyPresent,
             cancelled: r.cancelled,
             failed: r.failed,

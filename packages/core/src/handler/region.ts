@@ -5,6 +5,7 @@ import type { RegionStats } from '../shared/region-stats.js';
 import type { PrefetchReport, Trace } from '../trace/plan.js';
 import { NO_PREFETCH, type RegionHost } from './owner.js';
 import type { EvictionStats } from './evictors.js';
+import type { WriteTrackingMode } from './write-tracking.js';
 
 export class Region {
   /** The mapping as a SharedArrayBuffer: touching a page faults it in through the resolver. */
@@ -28,8 +29,12 @@ export class Region {
     readonly pageSize: number,
     /** The region's prefetch (map({ prefetch })), null without one. */
     private readonly prefetch: Promise<PrefetchReport> | null = null,
-    /** Mapped with trackWrites: dirtyPages() and trackWrites() work. */
-    readonly tracksWrites = false,
+    /**
+     * How writes are tracked (map `trackWrites`): 'async' (the kernel notes
+     * them, UFFD_FEATURE_WP_ASYNC), 'sync' (a write-protect fault per first
+     * write after a reset, served by the workers), null (not tracked).
+     */
+    readonly writeTracking: WriteTrackingMode | null = null,
     /**
      * backing 'memfd': the memfd's file descriptor (map it elsewhere with
      * mmap MAP_SHARED, or send it to another process); -1 otherwise. The
@@ -40,6 +45,11 @@ export class Region {
     this.buffer = mapping.buffer;
     this.address = mapping.address;
     this.size = mapping.length;
+  }
+
+  /** Mapped with trackWrites: dirtyPages() and trackWrites() work. */
+  get tracksWrites(): boolean {
+    return this.writeTracking !== null;
   }
 
   /** Counters for this region (faults, pages installed, resolver calls, ...). */
@@ -58,10 +68,10 @@ export class Region {
 
   /**
    * Page indexes written since the region was mapped, or since the last
-   * reset (map with `trackWrites: true`), in address order. `reset: true`
-   * reads and clears in one walk: a write that lands during the call is in
-   * this answer or the next, never lost (a write racing the reset may show
-   * in both).
+   * reset (map with `trackWrites`), in address order. `reset: true` reads
+   * and clears at once: a write that lands during the call is in this
+   * answer or the next, never lost (a write racing the reset may show in
+   * both), in either mode (docs/memory.md).
    */
   dirtyPages(options: { reset?: boolean } = {}): Uint32Array {
     return this.host.dirtyPages(this, options.reset === true);

@@ -17,8 +17,8 @@ export const M_EVICTED = 4;
 export const M_WAKE = 5;
 const WORDS = 6;
 
-export function createEvictionMarker(hardCapPages: number): SharedArrayBuffer {
-  const sab = new SharedArrayBuffer(WORDS * 4);
+/** Lays out a marker in `sab` (a new one by default; the handler passes a mapping the native path can address). */
+export function createEvictionMarker(hardCapPages: number, sab: SharedArrayBuffer = new SharedArrayBuffer(WORDS * 4)): SharedArrayBuffer {
   new Int32Array(sab)[M_HARD_CAP] = hardCapPages;
   return sab;
 }

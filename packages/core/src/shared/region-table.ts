@@ -37,6 +37,10 @@ const E_NATIVE_BASE = 10;
 const E_NATIVE_SIZE = 11;
 /** The range's page size (hugetlbfs: 2 MiB); 0 in old entries means the system's. */
 const E_PAGE_SIZE = 12;
+/** The address of the region's eviction marker (maxResident), read by the native fast path; 0: none. */
+const E_EVICTION = 13;
+/** trackWrites 'sync': the address of the region's dirty bitmap (shared/dirty-bitmap.ts), 0 otherwise. */
+const E_DIRTY_BITMAP = 14;
 
 export const ENTRY_FREE = 0;
 /** Served by the region's resolver. */
@@ -92,6 +96,14 @@ export interface TableEntry {
   native?: NativeResolver;
   /** Bytes per page of the range: the system page size, or a huge page size (hugetlbfs). */
   pageSize: number;
+  /** Address of the region's eviction marker (a region mapped with maxResident), so the native path can check it; 0 or absent: none. */
+  eviction?: number;
+  /**
+   * trackWrites 'sync': the address of the region's dirty bitmap SAB, so the
+   * native path serves its write-protect faults too (the handler keeps the SAB
+   * alive while the entry exists). Absent or 0: none.
+   */
+  dirtyBitmap?: number;
 }
 
 /** Result of a lookup, reused by the caller to avoid an allocation per fault. */
@@ -105,7 +117,9 @@ export class LookupResult implements TableEntry {
   readahead = 1;
   flags = 0;
   native: NativeResolver = { kind: NATIVE_NONE, arg: 0, base: 0, size: 0 };
+  eviction = 0;
   pageSize = 0;
+  dirtyBitmap = 0;
 }
 
 export class RegionTable {
@@ -227,7 +241,8 @@ export class RegionTable {
         if (this.entries[b + E_STATE] === ENTRY_FREE || this.entries[b + E_UFFD] !== parentId) continue;
         const r = new LookupResult();
         this.read(i, r);
-        copies.push({ ...r, uffdId: childId });
+        // A child's writes are not the parent's: its WP faults are only lifted, never noted.
+        copies.push({ ...r, uffdId: childId, dirtyBitmap: 0 });
       }
       for (const c of copies) this.put(c);
     });
@@ -252,6 +267,8 @@ export class RegionTable {
     n.base = e[b + E_NATIVE_BASE]!;
     n.size = e[b + E_NATIVE_SIZE]!;
     out.pageSize = e[b + E_PAGE_SIZE]!;
+    out.eviction = e[b + E_EVICTION]!;
+    out.dirtyBitmap = e[b + E_DIRTY_BITMAP]!;
   }
 
   private put(entry: TableEntry): void {
@@ -287,6 +304,8 @@ export class RegionTable {
     e[b + E_NATIVE_BASE] = entry.native?.base ?? 0;
     e[b + E_NATIVE_SIZE] = entry.native?.size ?? 0;
     e[b + E_PAGE_SIZE] = entry.pageSize ?? 0; // 0: the system page size
+    e[b + E_EVICTION] = entry.eviction ?? 0;
+    e[b + E_DIRTY_BITMAP] = entry.dirtyBitmap ?? 0;
     e[b + E_STATE] = entry.state;
   }
 

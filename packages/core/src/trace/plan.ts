@@ -38,6 +38,14 @@ export interface PrefetchReport {
   pages: number;
   /** Pages this prefetch installed. */
   installed: number;
+  /**
+   * Of `installed`: pages that demand faults installed from the plan's page
+   * data — a demand fault on a plan page installs it (a demand install, in
+   * the region's counters) and the plan's next unclaimed pages after it (the
+   * native prefetch only; 0 for the JS one). High when the process keeps
+   * catching up with the prefetch thread, as on one CPU.
+   */
+  installedOnFaults: number;
   /** Pages a demand fault (or anything else) had installed first: skipped, not an error. */
   alreadyPresent: number;
   /** Pages not installed because the range went away or was discarded (unmap, REMOVE, UNMAP, close). */

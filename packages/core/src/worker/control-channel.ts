@@ -59,6 +59,7 @@ export class ControlChannel {
           ...(msg.memfd !== undefined ? { memfd: msg.memfd } : {}),
         }, { resolveTimeoutMs: msg.resolveTimeoutMs, retries: msg.retries });
         this.resolvers.setEviction(msg.regionId, msg.eviction);
+        this.resolvers.setDirtyBitmap(msg.regionId, msg.dirtyBitmap);
         this.post({ type: 'resolver-loaded', worker, regionId: msg.regionId });
       } catch (err) {
         this.post({ type: 'resolver-loaded', worker, regionId: msg.regionId, error: toWireError(err, 'ERR_FAULTLINE_RESOLVER_LOAD') });

@@ -3,7 +3,9 @@
  * region's resolver for the bytes, turn its answer into one install.
  *
  *   lookup miss            -> FailurePolicy.unknownAddress (SIGBUS)
- *   write-protect fault    -> lift the protection (the page exists)
+ *   write-protect fault    -> lift the protection (the page exists); a region
+ *                             tracking writes in 'sync' mode notes the page
+ *                             in its dirty bitmap first (shared/dirty-bitmap.ts)
  *   removed range (REMOVE) -> zero page, whatever the resolver would say
  *   resolver dropped       -> re-deliver (the region is being unmapped)
  *   resolver answer        -> see applyResult; anything else is a failure
@@ -31,6 +33,7 @@ import type { FailurePolicy } from './failure.js';
 import type { FaultInstaller, InstallKind } from './installer.js';
 import { ScratchPool, type Scratch } from './scratch.js';
 import { M_ACTIVE, M_END, M_FIRST, waitForRoom } from '../shared/eviction-marker.js';
+import { serveWriteFault } from '../shared/dirty-bitmap.js';
 
 /** One fault on its way from the table lookup to the install. */
 class Fault {
@@ -68,6 +71,8 @@ export interface ResolverLookup {
   get(regionId: number): PageResolver | undefined;
   /** The region's eviction marker, if it evicts (worker/evictor-thread.ts). */
   evictionOf?(regionId: number): Int32Array | undefined;
+  /** The region's dirty bitmap, if it tracks writes with synchronous WP faults. */
+  dirtyBitmapOf?(regionId: number): Int32Array | undefined;
 }
 
 /** Called for every fault that found its region (the serve loop samples 'fault' events from it). */
@@ -131,7 +136,9 @@ export class FaultServer {
     stats.add(regionId, STAT.faults);
     this.deps.observe?.(uffdId, regionId, address, faultFlags, tid);
     if ((faultFlags & FLAG_WP) !== 0) {
-      installer.unprotect(fd, regionId, page, ps);
+      const bits = hit.dirtyBitmap !== 0 ? this.deps.resolvers.dirtyBitmapOf?.(regionId) : undefined;
+      if (bits === undefined) installer.unprotect(fd, regionId, page, ps);
+      else serveWriteFault(bits, (hit.offset + (page - hit.start)) / ps, () => installer.unprotect(fd, regionId, page, ps));
       return undefined;
     }
     const f = this.reusable.held ? new Fault(ps) : this.reusable;

@@ -125,6 +125,7 @@ async function run(job: PrefetchJob): Promise<PrefetchReport> {
   const report: PrefetchReport = {
     pages: job.pages.length + rest.length,
     installed: 0,
+    installedOnFaults: 0,
     alreadyPresent: 0,
     cancelled: 0,
     failed: 0,

@@ -72,6 +72,8 @@ export type ToWorker =
       eviction?: SharedArrayBuffer;
       /** backing 'memfd': the region's memfd (ResolverInfo.memfd). */
       memfd?: number;
+      /** trackWrites 'sync': the region's dirty bitmap (shared/dirty-bitmap.ts), set on its write-protect faults. */
+      dirtyBitmap?: SharedArrayBuffer;
     }
   | { type: 'drop-resolver'; regionId: number };
 

@@ -17,6 +17,7 @@ export class ResolverRegistry {
   private readonly timeouts: number[] = [];
   private readonly retries: number[] = [];
   private readonly evictions: (Int32Array | undefined)[] = [];
+  private readonly dirtyBitmaps: (Int32Array | undefined)[] = [];
 
   get(regionId: number): PageResolver | undefined {
     return this.byRegion[regionId];
@@ -39,6 +40,15 @@ export class ResolverRegistry {
 
   setEviction(regionId: number, sab: SharedArrayBuffer | undefined): void {
     this.evictions[regionId] = sab ? new Int32Array(sab) : undefined;
+  }
+
+  /** The region's dirty bitmap, if it tracks writes with synchronous WP faults (trackWrites 'sync'). */
+  dirtyBitmapOf(regionId: number): Int32Array | undefined {
+    return this.dirtyBitmaps[regionId];
+  }
+
+  setDirtyBitmap(regionId: number, sab: SharedArrayBuffer | undefined): void {
+    this.dirtyBitmaps[regionId] = sab ? new Int32Array(sab) : undefined;
   }
 
   /** How long the region's resolver may take for one fault, ms. */
@@ -92,6 +102,7 @@ export class ResolverRegistry {
     const r = this.byRegion[regionId];
     this.byRegion[regionId] = undefined;
     this.evictions[regionId] = undefined;
+    this.dirtyBitmaps[regionId] = undefined;
     await r?.close?.();
   }
 

@@ -9,6 +9,7 @@ import {
   resolvers,
   serveFirecracker,
   type AdoptedUffd,
+  type WriteTrackingMode,
   type FaultHandlerOptions,
   type FaultlineErrorCode,
   type HandlerStats,
@@ -53,6 +54,13 @@ export async function main(): Promise<void> {
   await handler.map({ size: 4096, resolver: resolvers.pattern({ seed: 1 }) });
   await handler.map({ size: 4096, resolver: resolvers.zero() });
   await handler.map({ size: 4096, resolver: resolvers.snapshot('/data/mem', { offset: 0 }) });
+  const tracked = await handler.map({ size: 4096, resolver: resolvers.zero(), trackWrites: 'sync' });
+  const mode: WriteTrackingMode | null = tracked.writeTracking;
+  void mode;
+  const dirty: Uint32Array = tracked.dirtyPages({ reset: true });
+  void dirty;
+  // @ts-expect-error trackWrites is a boolean, 'async' or 'sync'
+  await handler.map({ size: 4096, resolver: resolvers.zero(), trackWrites: 'lazy' });
 
   const listener = listenForUffds('/tmp/x.sock', { allowUids: [0] }, (conn) => {
     void handler.adopt(conn.uffd, { regions: [{ address: 0x10000, size: 4096, resolver: resolvers.zero() }], events: ['remove'] }).then((a: AdoptedUffd) => {

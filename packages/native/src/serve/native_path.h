@@ -4,8 +4,11 @@
 // produce the bytes, one install ioctl, count. That makes Faultline's
 // built-in resolvers cost what a plain C handler costs per fault.
 //
-// It is an accelerator, never the only way: anything it cannot do (a write-
-// protect fault, a minor fault of a resolver other than pageCache, a read error, a page past the end of a snapshot,
+// It also serves the write-protect faults of trackWrites: 'sync' regions
+// (note the page in the region's dirty bitmap, lift the protection).
+//
+// It is an accelerator, never the only way: anything it cannot do (another
+// write-protect fault, a minor fault of a resolver other than pageCache, a read error, a page past the end of a snapshot,
 // an install error other than the kernel's usual answers) goes to JS, where
 // the same resolver is loaded and fault.ts / failure.ts apply the rules and
 // the failure policy. What it does do follows core/src/worker/installer.ts
@@ -23,7 +26,10 @@
 
 #include "../pattern_fill.h"
 #include "../uffd_constants.h"
+#include "copy_pages.h"
+#include "dirty_bitmap.h"
 #include "fault_trace.h"
+#include "prefetch_plan.h"
 #include "region_table.h"
 
 namespace faultline::serve {
@@ -57,13 +63,22 @@ class NativePath {
   // Serves the page fault `msg` of uffd `uffd_id` (fd `fd`) if it can; true
   // when the faulting thread has been answered, false to leave it to JS.
   bool Serve(uint32_t uffd_id, int fd, const uffd_msg& msg) {
-    if ((msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) != 0) return false;
+    if ((msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) != 0) return ServeWriteProtect(uffd_id, fd, msg);
     bool minor = (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) != 0;
     RegionEntry e;
     if (!table_.Lookup(uffd_id, msg.arg.pagefault.address & ~(page_size_ - 1), &e)) return false;  // unknown address: JS fails it loudly
     // The range's own page size (hugetlbfs: 2 MiB; the kernel reports its faults huge-page aligned).
     uint64_t ps = e.page_size != 0 ? e.page_size : page_size_;
     uint64_t page = msg.arg.pagefault.address & ~(ps - 1);
+    // A running prefetch of this region (whatever its resolver): the page and a window of the
+    // plan ahead of it come from the plan's page data.
+    if (e.state == kEntryRegion && !minor && plans::AnyRunning()) {
+      plans::Use use(uffd_id, e.region_id);
+      if (use.get() != nullptr && use.get()->page_size() == ps) {
+        int served = ServeFromPlan(*use.get(), fd, e, page);
+        if (served >= 0) return served == 1;
+      }
+    }
     int kind = e.state == kEntryZero ? kNativeZero : e.native_kind;
     if (kind == kNativeNone) return false;
     // pageCache: a minor fault maps the page cache's page (one page, as JS does); a missing
@@ -75,6 +90,9 @@ class NativePath {
     } else if (minor) {
       return false;  // the region's resolver decides what a minor fault means: JS
     }
+    // An evicting region: a page of the run being moved out waits for its writeback, and a
+    // region over its hard cap waits for room; both waits are JS's (fault.ts), so leave them to it.
+    if (e.state == kEntryRegion && e.eviction != 0 && !EvictionAllows(e, page, ps)) return false;
     uint64_t end = e.start + e.length;
     uint64_t length = e.state == kEntryZero ? ps : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps)) * ps;
     uint64_t offset = e.offset + (page - e.start);
@@ -126,6 +144,97 @@ class NativePath {
   }
 
  private:
+  // A demand fault on a page of a running prefetch's plan (prefetch_plan.h):
+  // the page from the plan's bytes (whoever claimed it: if its claimant is
+  // installing it right now, this copy is EEXIST and wakes the thread), then
+  // the next kFaultWindow plan positions nobody claimed, so the thread finds
+  // them in place when it gets there. The window's pages count as the
+  // prefetch's installs (installedOnFaults), the faulting page as a demand
+  // install, as without a plan. 1: served; 0: an install error for JS;
+  // -1: not a plan page (or the plan was cancelled): serve it as usual.
+  int ServeFromPlan(PrefetchPlan& plan, int fd, const RegionEntry& e, uint64_t page) {
+    int64_t i = plan.PositionOf(page);
+    if (i < 0 || plan.Cancelled() || !plan.Serves(e, static_cast<uint64_t>(i))) return -1;
+    const uint64_t ps = plan.page_size();
+    PrefetchPlan::FaultCounts& counts = plan.fault_counts();
+    bool mine = plan.Claim(static_cast<uint64_t>(i));
+    if ((e.flags & kFlagRecord) != 0) trace_.Append(e.region_id, (e.offset + (page - e.start)) / ps);
+    int64_t done = Copy(fd, page, plan.BytesOf(static_cast<uint64_t>(i)), ps, plan.mode());
+    if (!Settle(fd, e.region_id, kNativeFile, page, ps, done)) {
+      if (mine) counts.failed.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
+    stats_.Add(e.region_id, kStatFaults);
+    // The faulting page is a demand install (the region's counters have it); to the plan, one a fault installed first.
+    if (mine) counts.already.fetch_add(1, std::memory_order_relaxed);
+    // The window: claimed positions become addresses, the rest 0 (skipped).
+    uint64_t from = static_cast<uint64_t>(i) + 1;
+    uint64_t count = std::min<uint64_t>(PrefetchPlan::kFaultWindow, plan.size() - std::min<uint64_t>(from, plan.size()));
+    uint64_t dst[PrefetchPlan::kFaultWindow];
+    int32_t result[PrefetchPlan::kFaultWindow];
+    uint64_t claimed = 0, cancelled = 0;
+    for (uint64_t k = 0; k < count; k++) {
+      dst[k] = 0;
+      if (!plan.Claim(from + k)) continue;
+      claimed++;
+      if (plan.ServedHere(table_, from + k)) dst[k] = plan.AddressOf(from + k);
+      else cancelled++;
+    }
+    if (claimed == 0) return 1;
+    uint64_t installed = CopyPages(fd, dst, count, plan.BytesOf(from), ps, plan.mode(), result);
+    uint64_t already = 0, failed = 0;
+    for (uint64_t k = 0; k < count; k++) {
+      if (dst[k] == 0 || result[k] == 1) continue;
+      if (result[k] == 0) already++;
+      else if (result[k] == -ENOENT || result[k] == -ESRCH) cancelled++;
+      else failed++;  // left to its own demand fault, which takes the usual path
+    }
+    counts.installed.fetch_add(installed, std::memory_order_relaxed);
+    counts.already.fetch_add(already, std::memory_order_relaxed);
+    counts.cancelled.fetch_add(cancelled, std::memory_order_relaxed);
+    counts.failed.fetch_add(failed, std::memory_order_relaxed);
+    return 1;
+  }
+
+  // The eviction marker's words (core/src/shared/eviction-marker.ts): keep in step.
+  static constexpr int kMarkerActive = 0, kMarkerFirst = 1, kMarkerEnd = 2, kMarkerHardCap = 3, kMarkerEvicted = 4;
+
+  // True when a fault of an evicting region may be served here: its page is not in the run
+  // being evicted (the marker is published before the move, so a fault on a moved page sees
+  // it), and the region is not over its hard cap. The same checks as fault.ts, in the same order.
+  bool EvictionAllows(const RegionEntry& e, uint64_t page, uint64_t ps) const {
+    auto word = [&](int i) {
+      return std::atomic_ref<int32_t>(reinterpret_cast<int32_t*>(static_cast<uintptr_t>(e.eviction))[i]).load();
+    };
+    if (word(kMarkerActive) == 1) {
+      int64_t index = static_cast<int64_t>((page - e.start + e.offset) / ps);
+      if (index >= word(kMarkerFirst) && index < word(kMarkerEnd)) return false;
+    }
+    int64_t resident = static_cast<int64_t>(stats_.Get(e.region_id, kStatPagesInstalled)) - static_cast<uint32_t>(word(kMarkerEvicted));
+    return resident <= word(kMarkerHardCap);
+  }
+
+  // A write-protect fault of a trackWrites: 'sync' region: its bit in the dirty bitmap, then
+  // UFFDIO_WRITEPROTECT mode 0 (lifts the protection and wakes the writer), as fault.ts does.
+  // Other WP faults (an adopted peer's ranges) go to JS.
+  bool ServeWriteProtect(uint32_t uffd_id, int fd, const uffd_msg& msg) {
+    RegionEntry e;
+    if (!table_.Lookup(uffd_id, msg.arg.pagefault.address & ~(page_size_ - 1), &e) || e.dirty_bitmap == 0) return false;
+    uint64_t ps = e.page_size != 0 ? e.page_size : page_size_;
+    uint64_t page = msg.arg.pagefault.address & ~(ps - 1);
+    DirtyBitmapView(e.dirty_bitmap).ServeWriteFault((e.offset + (page - e.start)) / ps, [&] {
+      uffdio_writeprotect wp{};
+      wp.range.start = page;
+      wp.range.len = ps;
+      wp.mode = 0;
+      // ENOENT/ESRCH: the range or process is gone. Anything else (EAGAIN: the map is changing):
+      // wake the writer, whose retry faults again.
+      if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp) != 0 && errno != ENOENT && errno != ESRCH) Wake(fd, page, ps);
+    });
+    stats_.Add(e.region_id, kStatFaults);
+    return true;
+  }
+
   // A minor fault of a pageCache region: UFFDIO_CONTINUE maps the page already in the page cache.
   bool ServeContinue(int fd, const RegionEntry& e, uint64_t page, uint64_t ps) {
     uffdio_continue c{};

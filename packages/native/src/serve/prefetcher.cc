@@ -10,6 +10,11 @@
 // region's, at the same resolver offset, and not discarded; else the page is
 // not ours to fill (cancelled). A page already there (EEXIST: a demand fault
 // won) is skipped. The main thread can stop it through `cancel` (word 0).
+//
+// The plan is shared with the serve loops (prefetch_plan.h): a demand fault
+// on a plan page installs it and the plan's next pages, each plan position
+// claimed once by whoever installs it, so the thread and the faults never
+// copy a page twice.
 #include <errno.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -20,6 +25,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -30,13 +38,73 @@
 #include "../errors.h"
 #include "../init.h"
 #include "copy_pages.h"
+#include "prefetch_plan.h"
 #include "region_table.h"
 
 namespace faultline {
+
+// The registry of running plans (prefetch_plan.h). Never freed: detached
+// prefetch threads may still be taking their plan off it while the process exits.
+namespace serve::plans {
+namespace {
+struct Registry {
+  std::mutex mutex;
+  std::vector<std::shared_ptr<PrefetchPlan>> running;
+  std::atomic<int32_t> count{0};
+};
+Registry& registry() {
+  static Registry* r = new Registry();
+  return *r;
+}
+}  // namespace
+
+void Add(const std::shared_ptr<PrefetchPlan>& plan) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.running.push_back(plan);
+  r.count.store(static_cast<int32_t>(r.running.size()), std::memory_order_release);
+}
+
+void Remove(const PrefetchPlan* plan) {
+  Registry& r = registry();
+  std::shared_ptr<PrefetchPlan> held;
+  {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    auto it = std::find_if(r.running.begin(), r.running.end(), [plan](const auto& p) { return p.get() == plan; });
+    if (it == r.running.end()) return;
+    held = *it;
+    r.running.erase(it);
+    r.count.store(static_cast<int32_t>(r.running.size()), std::memory_order_release);
+  }
+  // Uses are taken under the lock, so none starts past here; the ones in
+  // progress are one fault's window each (tens of microseconds).
+  while (held->users().load(std::memory_order_acquire) != 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+}
+
+bool AnyRunning() { return registry().count.load(std::memory_order_relaxed) != 0; }
+
+Use::Use(uint32_t uffd_id, int region_id) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  for (const auto& p : r.running) {
+    if (p->uffd_id() == uffd_id && p->region_id() == region_id) {
+      plan_ = p;
+      plan_->users().fetch_add(1, std::memory_order_acq_rel);
+      return;
+    }
+  }
+}
+
+Use::~Use() {
+  if (plan_) plan_->users().fetch_sub(1, std::memory_order_acq_rel);
+}
+}  // namespace serve::plans
+
 namespace {
 
 struct PrefetchResult {
   double installed = 0, already = 0, cancelled = 0, failed = 0, ms = 0;
+  double on_faults = 0;  // of `installed`: pages demand faults installed from the plan past their own (their windows)
   int err = 0;  // the first failure's errno (0: none)
 };
 
@@ -51,6 +119,7 @@ void Settle(Napi::Env env, Napi::Function, PrefetchContext* ctx, PrefetchResult*
   if (env != nullptr && ctx != nullptr) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("installed", r->installed);
+    o.Set("installedOnFaults", r->on_faults);
     o.Set("alreadyPresent", r->already);
     o.Set("cancelled", r->cancelled);
     o.Set("failed", r->failed);
@@ -65,24 +134,21 @@ using SettleFn = Napi::TypedThreadSafeFunction<PrefetchContext, PrefetchResult, 
 
 struct Job {
   int fd = -1;
-  uint32_t uffd_id = 0;
-  int region_id = 0;
-  uint64_t address = 0;   // page 0 of the region
-  uint64_t offset = 0;    // resolver offset of page 0
-  uint64_t page_size = 4096;
-  uint64_t mode = 0;      // UFFDIO_COPY mode (WP for write-tracked regions)
-  int data_fd = -1;
-  uint64_t data_offset = 0;
-  std::vector<uint32_t> pages;
+  std::shared_ptr<serve::PrefetchPlan> plan;  // null: the page data could not be mapped (map_errno says why)
+  int map_errno = 0;
+  uint64_t pages = 0;
   serve::RegionTableView table;
-  int32_t* cancel = nullptr;
 };
 
-// Windows of page data read at a time: small at first, so the first installs
-// come within microseconds of the start (the restored process is faulting
-// already), then doubling up to the largest for throughput.
+// Windows of page data asked to be read ahead at a time: small at first, so
+// the first installs come within microseconds of the start (the restored
+// process is faulting already), then doubling up to the largest.
 constexpr uint64_t kFirstWindowBytes = 64ull << 10;
 constexpr uint64_t kWindowBytes = 8ull << 20;
+// Plan positions claimed at a time, then installed: claims run at most this
+// far ahead of installs, so a demand fault just ahead of the thread still
+// finds unclaimed pages to take into its window.
+constexpr uint64_t kClaimBatch = 16;
 
 double NowMs() {
   timespec ts;
@@ -90,85 +156,65 @@ double NowMs() {
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
-bool Cancelled(const Job& job) { return std::atomic_ref<int32_t>(*job.cancel).load(std::memory_order_relaxed) != 0; }
-
-bool ServedHere(const Job& job, uint32_t page, uint64_t address) {
-  serve::RegionEntry e;
-  if (!job.table.Lookup(job.uffd_id, address, &e)) return false;
-  return e.state == serve::kEntryRegion && e.region_id == job.region_id &&
-         e.offset + (address - e.start) == job.offset + static_cast<uint64_t>(page) * job.page_size;
+// The rest of a cancelled plan: positions nobody claimed yet are cancelled (claimed now, so no fault window takes them).
+void CancelRest(serve::PrefetchPlan& plan, uint64_t from, PrefetchResult* r) {
+  for (uint64_t i = from; i < plan.size(); i++) {
+    if (plan.Claim(i)) r->cancelled++;
+  }
 }
 
-bool ReadFully(int fd, uint8_t* out, uint64_t length, uint64_t at, int* err) {
-  uint64_t done = 0;
-  while (done < length) {
-    ssize_t n = pread(fd, out + done, length - done, static_cast<off_t>(at + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      *err = n < 0 ? errno : ENODATA;
-      return false;
+void Install(Job& job, serve::PrefetchPlan& plan, PrefetchResult* r) {
+  const uint64_t ps = plan.page_size();
+  const uint64_t n = plan.size();
+  const uint64_t most = std::max<uint64_t>(1, kWindowBytes / ps);
+  uint64_t window = std::max<uint64_t>(1, kFirstWindowBytes / ps);
+  uint64_t dst[kClaimBatch];
+  int32_t result[kClaimBatch];
+  bool lost[kClaimBatch];  // a demand fault claimed it: its window reports it
+  for (uint64_t i = 0, m = 0; i < n; i += m, window = std::min(most, window * 2)) {
+    m = std::min(window, n - i);
+    madvise(const_cast<uint8_t*>(plan.BytesOf(i)), m * ps, MADV_WILLNEED);  // read ahead of the copies
+    for (uint64_t k = i; k < i + m; k += kClaimBatch) {
+      if (plan.Cancelled()) return CancelRest(plan, k, r);
+      uint64_t c = std::min(kClaimBatch, i + m - k);
+      for (uint64_t q = 0; q < c; q++) {
+        lost[q] = !plan.Claim(k + q);
+        dst[q] = !lost[q] && plan.ServedHere(job.table, k + q) ? plan.AddressOf(k + q) : 0;
+      }
+      r->installed += static_cast<double>(serve::CopyPages(job.fd, dst, c, plan.BytesOf(k), ps, plan.mode(), result));
+      for (uint64_t q = 0; q < c; q++) {
+        int32_t code = result[q];
+        if (code == 1 || lost[q]) continue;
+        if (code == 0) {
+          if (dst[q] == 0) r->cancelled++;  // not this region's any more: not ours to fill
+          else r->already++;                // a demand fault installed it first
+        } else if (code == -ENOENT || code == -ESRCH) {
+          r->cancelled++;  // the range or the process is gone
+        } else {
+          r->failed++;
+          if (r->err == 0) r->err = -code;
+        }
+      }
     }
-    done += static_cast<uint64_t>(n);
   }
-  return true;
 }
 
 void Run(Job& job, PrefetchResult* r) {
   double t0 = NowMs();
-  const uint64_t ps = job.page_size;
-  const uint64_t most = std::max<uint64_t>(1, kWindowBytes / ps);
-  uint64_t batch = std::max<uint64_t>(1, kFirstWindowBytes / ps);
-  std::vector<uint64_t> dst(most);
-  std::vector<int32_t> result(most);
-  const uint64_t n = job.pages.size();
-  // The page data mapped read-only: UFFDIO_COPY then copies straight from the
-  // page cache (one copy per page instead of pread's two). Reading it into a
-  // buffer is the fallback when it cannot be mapped.
-  uint8_t* mapped = nullptr;
-  if (n > 0) {
-    void* m = mmap(nullptr, n * ps, PROT_READ, MAP_PRIVATE, job.data_fd, static_cast<off_t>(job.data_offset));
-    if (m != MAP_FAILED) {
-      mapped = static_cast<uint8_t*>(m);
-      madvise(mapped, n * ps, MADV_SEQUENTIAL);
-    }
+  if (!job.plan) {
+    r->failed = static_cast<double>(job.pages);  // the page data cannot be read: the working set is served on demand
+    r->err = job.map_errno;
+  } else {
+    serve::PrefetchPlan& plan = *job.plan;
+    Install(job, plan, r);
+    serve::plans::Remove(&plan);  // no demand fault uses it past here: its counts are final
+    serve::PrefetchPlan::FaultCounts& f = plan.fault_counts();
+    r->installed += static_cast<double>(f.installed.load());
+    r->on_faults = static_cast<double>(f.installed.load());
+    r->already += static_cast<double>(f.already.load());
+    r->cancelled += static_cast<double>(f.cancelled.load());
+    r->failed += static_cast<double>(f.failed.load());
   }
-  std::vector<uint8_t> window(mapped != nullptr ? 0 : most * ps);
-  for (uint64_t i = 0, m = 0; i < n; i += m, batch = std::min(most, batch * 2)) {
-    if (Cancelled(job)) {
-      r->cancelled += static_cast<double>(n - i);
-      break;
-    }
-    m = std::min(batch, n - i);
-    int err = 0;
-    const uint8_t* bytes = mapped != nullptr ? mapped + i * ps : window.data();
-    if (mapped != nullptr) {
-      madvise(const_cast<uint8_t*>(bytes), m * ps, MADV_WILLNEED);  // read ahead of the copies
-    } else if (!ReadFully(job.data_fd, window.data(), m * ps, job.data_offset + i * ps, &err)) {
-      r->failed += static_cast<double>(n - i);  // the data ends early: the rest is served on demand
-      if (r->err == 0) r->err = err;
-      break;
-    }
-    for (uint64_t k = 0; k < m; k++) {
-      uint32_t page = job.pages[i + k];
-      uint64_t address = job.address + static_cast<uint64_t>(page) * ps;
-      dst[k] = ServedHere(job, page, address) ? address : 0;
-    }
-    r->installed += static_cast<double>(serve::CopyPages(job.fd, dst.data(), m, bytes, ps, job.mode, result.data()));
-    for (uint64_t k = 0; k < m; k++) {
-      int32_t code = result[k];
-      if (code == 1) continue;
-      if (code == 0) {
-        if (dst[k] == 0) r->cancelled++;  // not this region's any more: not ours to fill
-        else r->already++;                // a demand fault installed it first
-      } else if (code == -ENOENT || code == -ESRCH) {
-        r->cancelled++;  // the range or the process is gone
-      } else {
-        r->failed++;
-        if (r->err == 0) r->err = -code;
-      }
-    }
-  }
-  if (mapped != nullptr) munmap(mapped, n * ps);
   r->ms = NowMs() - t0;
 }
 
@@ -186,31 +232,43 @@ Napi::Value PrefetchPages(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   Job job;
   job.fd = static_cast<int>(Number(o, "fd"));
-  job.uffd_id = static_cast<uint32_t>(Number(o, "uffdId"));
-  job.region_id = static_cast<int>(Number(o, "regionId"));
-  job.address = static_cast<uint64_t>(Number(o, "address"));
-  job.offset = static_cast<uint64_t>(Number(o, "offset"));
-  job.page_size = static_cast<uint64_t>(Number(o, "pageSize"));
-  job.mode = static_cast<uint64_t>(Number(o, "mode"));
-  job.data_fd = static_cast<int>(Number(o, "dataFd"));
-  job.data_offset = static_cast<uint64_t>(Number(o, "dataOffset"));
   ViewBytes pages, table, cancel;
   if (!GetViewBytes(env, o.Get("pages"), &pages) || pages.type != napi_uint32_array ||
       !GetViewBytes(env, o.Get("regionTable"), &table) || table.type != napi_uint8_array ||
       !GetViewBytes(env, o.Get("cancel"), &cancel) || cancel.type != napi_int32_array || cancel.length < 4) {
     throw Napi::TypeError::New(env, "prefetchPages: pages must be a Uint32Array, regionTable a Uint8Array, cancel an Int32Array");
   }
-  if (job.page_size == 0 || (job.page_size & (job.page_size - 1)) != 0) throw Napi::RangeError::New(env, "prefetchPages: pageSize must be a power of two");
+  uint64_t page_size = static_cast<uint64_t>(Number(o, "pageSize"));
+  if (page_size == 0 || (page_size & (page_size - 1)) != 0) throw Napi::RangeError::New(env, "prefetchPages: pageSize must be a power of two");
+  int data_fd = static_cast<int>(Number(o, "dataFd"));
+  uint64_t data_offset = static_cast<uint64_t>(Number(o, "dataOffset"));
   const uint32_t* p = reinterpret_cast<const uint32_t*>(pages.data);
-  job.pages.assign(p, p + pages.length / 4);
+  std::vector<uint32_t> list(p, p + pages.length / 4);
+  job.pages = list.size();
   job.table = serve::RegionTableView(table.data);
-  job.cancel = reinterpret_cast<int32_t*>(cancel.data);
+  // The page data mapped read-only: UFFDIO_COPY copies straight from the
+  // page cache (one copy per page instead of pread's two), and demand faults
+  // copy from the same mapping. Mapped here, before the promise is returned,
+  // so the plan is on the list before anything can fault on it.
+  const uint8_t* data = nullptr;
+  if (!list.empty()) {
+    void* m = mmap(nullptr, list.size() * page_size, PROT_READ, MAP_PRIVATE, data_fd, static_cast<off_t>(data_offset));
+    if (m == MAP_FAILED) job.map_errno = errno;
+    else data = static_cast<const uint8_t*>(m);
+  }
+  if (list.empty() || data != nullptr) {
+    job.plan = std::make_shared<serve::PrefetchPlan>(static_cast<uint32_t>(Number(o, "uffdId")), static_cast<int>(Number(o, "regionId")),
+                                                     static_cast<uint64_t>(Number(o, "address")), static_cast<uint64_t>(Number(o, "offset")),
+                                                     page_size, static_cast<uint64_t>(Number(o, "mode")), std::move(list), data,
+                                                     job.pages * page_size, reinterpret_cast<int32_t*>(cancel.data));
+  }
 
   auto* ctx = new PrefetchContext(env);
   ctx->keep_table = Napi::Persistent(o.Get("regionTable").As<Napi::Object>());
   ctx->keep_cancel = Napi::Persistent(o.Get("cancel").As<Napi::Object>());
   Napi::Promise promise = ctx->deferred.Promise();
   SettleFn settle = SettleFn::New(env, "faultline.prefetchPages", 0, 1, ctx, [](Napi::Env, void*, PrefetchContext* c) { delete c; });
+  if (job.plan) serve::plans::Add(job.plan);  // from here demand faults of the region take windows of the plan
   std::thread([settle, job = std::move(job)]() mutable {
     auto* r = new PrefetchResult();
     Run(job, r);

@@ -1,6 +1,6 @@
 // Reading the region table (core/src/shared/region-table.ts, the writer and
 // the reference) from the native fast path. Layout: a 64-byte Int32 header
-// (lock, version, capacity, high water), then entries of 16 Float64 words (13 used).
+// (lock, version, capacity, high water), then entries of 16 Float64 words (15 used).
 // Readers never lock: a seqlock (the version is odd while a writer mutates;
 // a read is retried if it moved). Keep the constants in step with the TS.
 #pragma once
@@ -24,6 +24,8 @@ struct RegionEntry {
   uint64_t native_base = 0;
   uint64_t native_size = 0;
   uint64_t page_size = 0;  // the range's page size (hugetlbfs: 2 MiB)
+  uint64_t eviction = 0;   // address of the region's eviction marker (core/src/shared/eviction-marker.ts); 0: it does not evict
+  uint64_t dirty_bitmap = 0;  // trackWrites 'sync': the dirty bitmap's address (dirty_bitmap.h), 0: none
 };
 
 inline constexpr int kEntryFree = 0;
@@ -116,7 +118,8 @@ class RegionTableView {
   static constexpr int kHighWater = 3;
   static constexpr uint32_t kEntryWords = 16;
   static constexpr int kState = 0, kUffd = 1, kStart = 2, kLength = 3, kRegion = 4, kOffset = 5, kReadahead = 6, kFlags = 7,
-                       kNative = 8, kNativeArg = 9, kNativeBase = 10, kNativeSize = 11, kPageSize = 12;
+                       kNative = 8, kNativeArg = 9, kNativeBase = 10, kNativeSize = 11, kPageSize = 12,
+                       kEviction = 13, kDirtyBitmap = 14;
 
   std::atomic_ref<int32_t> Header(int word) const { return std::atomic_ref<int32_t>(header_[word]); }
   // Relaxed: ordered by the seqlock's version loads around the scan.
@@ -138,6 +141,8 @@ class RegionTableView {
     out->native_base = static_cast<uint64_t>(Field(i, kNativeBase));
     out->native_size = static_cast<uint64_t>(Field(i, kNativeSize));
     out->page_size = static_cast<uint64_t>(Field(i, kPageSize));
+    out->eviction = static_cast<uint64_t>(Field(i, kEviction));
+    out->dirty_bitmap = static_cast<uint64_t>(Field(i, kDirtyBitmap));
   }
 
   int32_t* header_ = nullptr;
@@ -168,6 +173,11 @@ class RegionStatsView {
   void Add(int region_id, RegionStat stat, int32_t n = 1) const {
     size_t i = static_cast<size_t>(region_id) * kStatCount + stat;
     if (region_id >= 0 && i < count_) std::atomic_ref<int32_t>(words_[i]).fetch_add(n);
+  }
+  // The counter read as unsigned (it wraps after 4 G, as the TS reader assumes); 0 for an unknown region.
+  uint32_t Get(int region_id, RegionStat stat) const {
+    size_t i = static_cast<size_t>(region_id) * kStatCount + stat;
+    return region_id >= 0 && i < count_ ? static_cast<uint32_t>(std::atomic_ref<int32_t>(words_[i]).load()) : 0;
   }
 
  private:

@@ -13,6 +13,7 @@ class FaultlineTestingAddon : public Napi::Addon<FaultlineTestingAddon> {
     InitToucher(env, exports);
     InitRingTesting(env, exports);
     InitErrnoError(env, exports);
+    InitOocWorkload(env, exports);
   }
 };
 

@@ -9,5 +9,6 @@ namespace faultline {
 void InitToucher(Napi::Env env, Napi::Object exports);      // toucher.cc: touchPages, native faulting threads
 void InitRingTesting(Napi::Env env, Napi::Object exports);  // ring_binding.cc: ringProduce, encodeUffdMsg
 void InitErrnoError(Napi::Env env, Napi::Object exports);   // errno_error.cc: makeErrnoError
+void InitOocWorkload(Napi::Env env, Napi::Object exports);  // ooc_binding.cc: the out-of-core bench workload
 
 }  // namespace faultline

@@ -1,0 +1,146 @@
+// A running prefetch's plan, shared by the thread that installs it
+// (prefetcher.cc) and the serve loops that answer demand faults
+// (native_path.h): the recorded working set in recorded order, its pages'
+// bytes (the trace file's page data, mapped read-only), and one claim per
+// plan position so each page is installed once.
+//
+// Why the serve loops take part: a restored process touches its working set
+// in about the order it was recorded, and on one CPU it catches up with the
+// prefetch thread again and again. Each catch-up was a full demand fault
+// (~8 us) plus a wasted install by the prefetch thread (an EEXIST copy costs
+// as much as a real one). Instead, a demand fault on a plan page installs
+// that page and the next plan pages nobody has claimed yet, straight from the
+// page data: the process is fed a window ahead, the prefetch thread skips
+// what a fault took, and no page is copied twice.
+#pragma once
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "region_table.h"
+
+namespace faultline::serve {
+
+class PrefetchPlan {
+ public:
+  // Plan positions a demand fault installs past its own page: enough that the
+  // process runs ahead for a while (~60 us of installs at ~2 us a page), few
+  // enough that the faulting thread, which waits for them on one CPU, is not
+  // held long.
+  static constexpr uint32_t kFaultWindow = 32;
+
+  PrefetchPlan(uint32_t uffd_id, int region_id, uint64_t address, uint64_t offset, uint64_t page_size, uint64_t mode,
+               std::vector<uint32_t> pages, const uint8_t* data, uint64_t data_bytes, int32_t* cancel)
+      : uffd_id_(uffd_id),
+        region_id_(region_id),
+        address_(address),
+        offset_(offset),
+        page_size_(page_size),
+        mode_(mode),
+        pages_(std::move(pages)),
+        data_(data),
+        data_bytes_(data_bytes),
+        cancel_(cancel),
+        claims_(new std::atomic<uint8_t>[pages_.size()]) {
+    uint32_t most = 0;
+    for (uint32_t p : pages_) most = std::max(most, p);
+    position_.assign(pages_.empty() ? 0 : static_cast<size_t>(most) + 1, -1);
+    for (size_t i = pages_.size(); i-- > 0;) position_[pages_[i]] = static_cast<int32_t>(i);  // a page listed twice: its first place
+    for (size_t i = 0; i < pages_.size(); i++) claims_[i].store(0, std::memory_order_relaxed);
+  }
+  ~PrefetchPlan() {
+    if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), data_bytes_);
+  }
+  PrefetchPlan(const PrefetchPlan&) = delete;
+  PrefetchPlan& operator=(const PrefetchPlan&) = delete;
+
+  uint32_t uffd_id() const { return uffd_id_; }
+  int region_id() const { return region_id_; }
+  uint64_t page_size() const { return page_size_; }
+  uint64_t mode() const { return mode_; }
+  uint64_t size() const { return pages_.size(); }
+  uint32_t page(uint64_t i) const { return pages_[i]; }
+  uint64_t AddressOf(uint64_t i) const { return address_ + static_cast<uint64_t>(pages_[i]) * page_size_; }
+  const uint8_t* BytesOf(uint64_t i) const { return data_ + i * page_size_; }
+  bool Cancelled() const { return std::atomic_ref<int32_t>(*cancel_).load(std::memory_order_relaxed) != 0; }
+
+  // The plan position of the page at `address` (page aligned), or -1.
+  int64_t PositionOf(uint64_t address) const {
+    if (address < address_) return -1;
+    uint64_t page = (address - address_) / page_size_;
+    return page < position_.size() ? position_[page] : -1;
+  }
+
+  // True for the one caller that gets to install plan position `i`.
+  bool Claim(uint64_t i) { return claims_[i].exchange(1, std::memory_order_relaxed) == 0; }
+
+  // The region table still serves plan position `i` as this region's page,
+  // at the resolver offset it was recorded at, not discarded: else it is not
+  // the plan's to fill any more (unmapped, REMOVEd, re-registered).
+  bool ServedHere(const RegionTableView& table, uint64_t i) const {
+    RegionEntry e;
+    return table.Lookup(uffd_id_, AddressOf(i), &e) && Serves(e, i);
+  }
+  // The same, for the entry already looked up for plan position i's address.
+  bool Serves(const RegionEntry& e, uint64_t i) const {
+    return e.state == kEntryRegion && e.uffd_id == uffd_id_ && e.region_id == region_id_ &&
+           e.offset + (AddressOf(i) - e.start) == offset_ + static_cast<uint64_t>(pages_[i]) * page_size_;
+  }
+
+  // What demand faults did with the plan positions they claimed (the prefetch
+  // thread reports them with its own): `installed` are window pages; a
+  // faulting page is `already` (a demand install, in the region's counters).
+  struct FaultCounts {
+    std::atomic<uint64_t> installed{0}, already{0}, cancelled{0}, failed{0};
+  };
+  FaultCounts& fault_counts() { return fault_counts_; }
+
+  // Serve loops using the plan right now (plans::Use): the prefetch thread
+  // waits for them after taking the plan off the list, so its report counts
+  // every window and the page data stays mapped while any is being copied.
+  std::atomic<int32_t>& users() { return users_; }
+
+ private:
+  const uint32_t uffd_id_;
+  const int region_id_;
+  const uint64_t address_;  // page 0 of the region
+  const uint64_t offset_;   // resolver offset of page 0
+  const uint64_t page_size_;
+  const uint64_t mode_;  // UFFDIO_COPY mode (WP for write-tracked regions)
+  const std::vector<uint32_t> pages_;
+  const uint8_t* const data_;  // page i of the plan at data_ + i * page_size_
+  const uint64_t data_bytes_;
+  int32_t* const cancel_;
+  std::vector<int32_t> position_;  // region page -> plan position, -1 when not in the plan
+  std::unique_ptr<std::atomic<uint8_t>[]> claims_;
+  FaultCounts fault_counts_;
+  std::atomic<int32_t> users_{0};
+};
+
+// The plans running in this process. Serve loops look theirs up on each
+// fault of a region with one, so the common case (no prefetch running) is
+// one relaxed load.
+namespace plans {
+void Add(const std::shared_ptr<PrefetchPlan>& plan);
+// Takes the plan off the list, then waits until no serve loop uses it.
+void Remove(const PrefetchPlan* plan);
+bool AnyRunning();
+
+// A serve loop's hold on the plan of (uffd, region), if one is running.
+class Use {
+ public:
+  Use(uint32_t uffd_id, int region_id);
+  ~Use();
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  PrefetchPlan* get() const { return plan_.get(); }
+
+ private:
+  std::shared_ptr<PrefetchPlan> plan_;
+};
+}  // namespace plans
+
+}  // namespace faultline::serve
