@@ -27,6 +27,7 @@ import { closeSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import native from '@faultline/native';
 import { codeOf } from '../errors.js';
+import { WRITEBACK_RETRY_MS } from '../handler/eviction-policy.js';
 import type { PageResolver, ResolveResult, ResolverInfo, ResolverSpec } from '../resolver.js';
 import { STAT, STAT_COUNT } from '../shared/region-stats.js';
 import { ResolverRegistry } from './resolver-registry.js';
@@ -66,8 +67,6 @@ export interface EvictorJob {
 
 const { UFFDIO_MOVE_MODE_DONTWAKE } = native.constants;
 const MADV_DONTNEED = 4;
-/** How long eviction rests after a failed writeback, ms. */
-const WRITEBACK_RETRY_MS = 1000;
 
 class Evictor {
   private readonly control: Int32Array;
@@ -82,7 +81,6 @@ class Evictor {
   private installedSeen = 0;
   private readonly registry = new ResolverRegistry();
   private resolver!: PageResolver;
-  private readonly staged: Uint8Array;
   private readonly store: Uint8Array;
 
   constructor(private readonly job: EvictorJob) {
@@ -92,7 +90,6 @@ class Evictor {
     this.stats = new Int32Array(job.statsSab);
     this.pagemapFd = openSync('/proc/self/pagemap', 'r');
     this.ps = job.pageSize;
-    this.staged = new Uint8Array(job.runPages * this.ps);
     this.store = new Uint8Array(job.runPages * this.ps);
   }
 
@@ -121,7 +118,7 @@ class Evictor {
       const resident = this.resident();
       if (resident > this.job.maxPages && Date.now() >= this.pausedUntil) await this.evict(resident - this.job.targetPages);
       // Sleep until a fault finds the region over its cap (it wakes us), or look again soon.
-      Atomics.wait(this.marker, M_WAKE, wake, this.resident() > (this.job.maxPages * 7) / 8 ? 1 : this.job.intervalMs);
+      native.futexWait(this.marker, M_WAKE, wake, this.resident() > (this.job.maxPages * 7) / 8 ? 1 : this.job.intervalMs);
     }
   }
 
@@ -205,7 +202,7 @@ class Evictor {
       this.counters[0]! += evicted;
       // Faults waiting for room (backpressure) look again.
       Atomics.add(marker, M_EVICTED, evicted);
-      Atomics.notify(marker, M_EVICTED);
+      native.futexWake(marker, M_EVICTED, 0x7fffffff);
       return evicted;
     } finally {
       Atomics.store(marker, M_ACTIVE, 0);
@@ -229,11 +226,8 @@ class Evictor {
   /** Writes back the moved pages whose bytes differ from what the resolver gives. */
   private async writeBack(first: number, n: number, moved: Uint8Array): Promise<void> {
     const { ps, job } = this;
-    const staged = this.staged.subarray(0, n * ps);
-    // Our own reads of staging: every page read here was moved in, so none of them faults.
-    for (let k = 0; k < n; k++) {
-      if (moved[k]) staged.set(new Uint8Array(job.stagingBuffer, k * ps, ps), k * ps);
-    }
+    // Compared and written where they are: every page read here was moved in, so none of them faults.
+    const staged = new Uint8Array(job.stagingBuffer, 0, n * ps);
     const store = this.store.subarray(0, n * ps);
     store.fill(0);
     const request = { offset: first * ps, length: n * ps, address: job.address + first * ps, write: false, minor: false, pageSize: ps, regionId: job.regionId, uffdId: -1 };
