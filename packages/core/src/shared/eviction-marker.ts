@@ -22,7 +22,9 @@ export const M_HARD_CAP = 3;
 export const M_EVICTED = 4;
 /** The evictor sleeps on this word; a fault over the cap bumps it and wakes it. */
 export const M_WAKE = 5;
-const WORDS = 6;
+/** Faults waiting on M_EVICTED for room: the evictor makes the wake call only when there are some (it costs a syscall per run). */
+export const M_ROOM_WAITERS = 6;
+const WORDS = 7;
 
 /** Lays out a marker in `sab` (a new one by default; the handler passes a mapping the native path can address). */
 export function createEvictionMarker(hardCapPages: number, sab: SharedArrayBuffer = new SharedArrayBuffer(WORDS * 4)): SharedArrayBuffer {
@@ -48,9 +50,18 @@ export function waitForRoom(marker: Int32Array, installed: () => number, maxWait
     if (Math.max(0, installed() - (evicted >>> 0)) <= Atomics.load(marker, M_HARD_CAP)) return;
     const left = deadline - Date.now();
     if (left <= 0) return;
+    // Counted before the evictor is woken: it adds to M_EVICTED, then looks here (both seq-cst),
+    // so either it sees this waiter and wakes it, or the wait finds M_EVICTED moved and returns.
+    Atomics.add(marker, M_ROOM_WAITERS, 1);
     wakeEvictor(marker);
     native.futexWait(marker, M_EVICTED, evicted, left);
+    Atomics.sub(marker, M_ROOM_WAITERS, 1);
   }
+}
+
+/** After an evictor added to M_EVICTED: wakes the faults waiting for room, if any. */
+export function wakeRoomWaiters(marker: Int32Array): void {
+  if (Atomics.load(marker, M_ROOM_WAITERS) > 0) native.futexWake(marker, M_EVICTED, 0x7fffffff);
 }
 
 /** Wakes the region's evictor to look at its resident count (and flush or stop requests). */

@@ -31,7 +31,7 @@ import { WRITEBACK_RETRY_MS } from '../handler/eviction-policy.js';
 import type { PageResolver, ResolveResult, ResolverInfo, ResolverSpec } from '../resolver.js';
 import { STAT, STAT_COUNT } from '../shared/region-stats.js';
 import { ResolverRegistry } from './resolver-registry.js';
-import { M_ACTIVE, M_END, M_EVICTED, M_FIRST, M_WAKE, residentPages } from '../shared/eviction-marker.js';
+import { M_ACTIVE, M_END, M_EVICTED, M_FIRST, M_WAKE, residentPages, wakeRoomWaiters } from '../shared/eviction-marker.js';
 
 export interface EvictorJob {
   uffdFd: number;
@@ -202,7 +202,7 @@ class Evictor {
       this.counters[0]! += evicted;
       // Faults waiting for room (backpressure) look again.
       Atomics.add(marker, M_EVICTED, evicted);
-      native.futexWake(marker, M_EVICTED, 0x7fffffff);
+      wakeRoomWaiters(marker);
       return evicted;
     } finally {
       Atomics.store(marker, M_ACTIVE, 0);

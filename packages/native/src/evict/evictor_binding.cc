@@ -98,7 +98,7 @@ class NativeEvictor : public Napi::ObjectWrap<NativeEvictor> {
     if (c.pages == 0 || c.run_pages == 0 || c.target_pages >= c.max_pages) {
       throw Napi::RangeError::New(env, "NativeEvictor: needs size >= pageSize, runPages > 0 and targetPages < maxPages");
     }
-    ViewBytes marker = Int32View(o, "marker", evict::kMarkerWake + 1);
+    ViewBytes marker = Int32View(o, "marker", evict::kMarkerRoomWaiters + 1);
     c.marker = reinterpret_cast<int32_t*>(marker.data);
     uint64_t installed_index = static_cast<uint64_t>(Number(o, "installedIndex"));
     ViewBytes stats = Int32View(o, "stats", installed_index + 1);

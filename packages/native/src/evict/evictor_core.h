@@ -18,7 +18,14 @@
 //      fails puts the pages back where they were (UFFDIO_MOVE back, nothing is
 //      lost), reports the failure and rests eviction for a second;
 //   4. M_EVICTED grows by the pages moved out (faults waiting for room wake),
-//      M_ACTIVE is cleared, and the staging buffer is emptied (MADV_DONTNEED).
+//      and M_ACTIVE is cleared.
+// The staging buffer is emptied (MADV_DONTNEED) when it is full or the pass
+// ends, not after every run: the next runs are moved in behind the last one.
+// The drop's TLB shootdown and page frees cost as much as the move itself,
+// and the random phase's runs are one or two pages long, so dropping per run
+// spent a quarter of the evictor's time there (docs/performance.md). The
+// staged pages are already in the file: nothing waits for the drop, and the
+// buffer never holds more than runPages pages, as before.
 // What costs what: docs/performance.md "Out-of-core".
 //
 // Wake-ups: every party parks on the marker's words with futexes of this
@@ -44,7 +51,8 @@
 namespace faultline::evict {
 
 // The eviction marker's words (core/src/shared/eviction-marker.ts): keep in step.
-inline constexpr int kMarkerActive = 0, kMarkerFirst = 1, kMarkerEnd = 2, kMarkerHardCap = 3, kMarkerEvicted = 4, kMarkerWake = 5;
+inline constexpr int kMarkerActive = 0, kMarkerFirst = 1, kMarkerEnd = 2, kMarkerHardCap = 3, kMarkerEvicted = 4, kMarkerWake = 5,
+                     kMarkerRoomWaiters = 6;
 
 struct EvictorConfig {
   int uffd = -1;
@@ -147,7 +155,11 @@ class EvictorCore {
   // from the hand to the end, then from the start to the hand.
   void Evict(uint64_t want, bool flush) {
     passes_.fetch_add(1, std::memory_order_relaxed);
-    const uint64_t hand = hand_;
+    EvictFrom(hand_, want, flush);
+    DropStaging();
+  }
+
+  void EvictFrom(const uint64_t hand, uint64_t want, bool flush) {
     for (int part = 0; part < 2 && want > 0; part++) {
       uint64_t from = part == 0 ? hand : 0, to = part == 0 ? c_.pages : hand;
       if (from >= to || ScanPresent(c_.pagemap_fd, c_.address, c_.page_size, from, to, &ranges_) != 0) continue;
@@ -169,6 +181,8 @@ class EvictorCore {
   // Steps 1-4 for pages [first, first + n); returns the pages evicted.
   uint64_t EvictRun(uint64_t first, uint64_t n, bool* failed) {
     const uint64_t ps = c_.page_size;
+    if (staged_ + n > c_.run_pages) DropStaging();  // no room behind the last run
+    uint8_t* const staging = c_.staging + staged_ * ps;
     Word(kMarkerFirst).store(static_cast<int32_t>(first));
     Word(kMarkerEnd).store(static_cast<int32_t>(first + n));
     Word(kMarkerActive).store(1);
@@ -176,7 +190,7 @@ class EvictorCore {
     moved_.assign(n, 0);
     uint64_t evicted = 0;
     for (uint64_t k = 0; k < n;) {
-      uint64_t done = Move(c_.staging + k * ps, c_.address + (first + k) * ps, (n - k) * ps, UFFDIO_MOVE_MODE_DONTWAKE) / ps;
+      uint64_t done = Move(staging + k * ps, c_.address + (first + k) * ps, (n - k) * ps, UFFDIO_MOVE_MODE_DONTWAKE) / ps;
       if (done == 0) {
         k++;  // a hole or a page that cannot move (e.g. the shared zero page): it stays
         continue;
@@ -187,10 +201,10 @@ class EvictorCore {
     }
     if (evicted > 0 && c_.file_fd >= 0) {
       EvictorReport failure{EvictorReport::kWritebackFailed};
-      if (!WriteBack(first, n, &failure)) {
+      if (!WriteBack(staging, first, n, &failure)) {
         // The store refused: put the pages back where they were (nothing is lost), say so,
         // and leave the region alone for a while rather than fail again at once.
-        PutBack(first, n);
+        PutBack(staging, first, n);
         paused_until_ms_ = sys::MonotonicMs() + kWritebackRetryMs;
         failure.first = first;
         failure.n = n;
@@ -201,13 +215,21 @@ class EvictorCore {
     }
     if (evicted > 0) {
       evicted_.fetch_add(evicted, std::memory_order_relaxed);
-      // Faults waiting for room (backpressure) look again.
+      // Faults waiting for room (backpressure) look again. Seq-cst add, then the waiter count:
+      // a waiter counts itself before it reads M_EVICTED (eviction-marker.ts waitForRoom).
       Word(kMarkerEvicted).add(static_cast<int32_t>(evicted));
-      sys::FutexWake(&Word(kMarkerEvicted).ref(), INT32_MAX);
+      if (Word(kMarkerRoomWaiters).load() > 0) sys::FutexWake(&Word(kMarkerEvicted).ref(), INT32_MAX);
     }
     Word(kMarkerActive).store(0);
-    madvise(c_.staging, n * ps, MADV_DONTNEED);
+    staged_ += n;  // the run's slots hold moved-out pages (or holes) until the next drop
     return evicted;
+  }
+
+  // Empties the staging buffer: the next run moves in at its start.
+  void DropStaging() {
+    if (staged_ == 0) return;
+    madvise(c_.staging, staged_ * c_.page_size, MADV_DONTNEED);
+    staged_ = 0;
   }
 
   // UFFDIO_MOVE of `len` bytes; returns the bytes moved (0 on a refusal at the first page).
@@ -223,7 +245,7 @@ class EvictorCore {
   uint64_t Move(uint8_t* dst, uint64_t src, uint64_t len, uint64_t mode) { return Move(reinterpret_cast<uint64_t>(dst), src, len, mode); }
 
   // Writes back the moved pages whose bytes differ from the file's; false (with `failure` filled) if the file refused.
-  bool WriteBack(uint64_t first, uint64_t n, EvictorReport* failure) {
+  bool WriteBack(const uint8_t* staging, uint64_t first, uint64_t n, EvictorReport* failure) {
     const uint64_t ps = c_.page_size, bytes = n * ps;
     const off_t at = static_cast<off_t>(c_.file_base + first * ps);
     uint64_t done = 0;
@@ -236,7 +258,7 @@ class EvictorCore {
     }
     std::memset(store_.data() + done, 0, bytes - done);
     // The staged pages are compared where they are: every one compared was moved in, so reading it cannot fault.
-    auto differs = [&](uint64_t k) { return moved_[k] && std::memcmp(c_.staging + k * ps, store_.data() + k * ps, ps) != 0; };
+    auto differs = [&](uint64_t k) { return moved_[k] && std::memcmp(staging + k * ps, store_.data() + k * ps, ps) != 0; };
     for (uint64_t k = 0; k < n;) {
       if (!differs(k)) {
         k++;
@@ -246,7 +268,7 @@ class EvictorCore {
       while (e < n && differs(e)) e++;
       const uint64_t len = (e - k) * ps;
       for (uint64_t w = 0; w < len;) {
-        ssize_t r = pwrite(c_.file_fd, c_.staging + k * ps + w, len - w, at + static_cast<off_t>(k * ps + w));
+        ssize_t r = pwrite(c_.file_fd, staging + k * ps + w, len - w, at + static_cast<off_t>(k * ps + w));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return Failed(failure, r < 0 ? errno : ENOSPC, "pwrite");
         w += static_cast<uint64_t>(r);
@@ -264,11 +286,11 @@ class EvictorCore {
   }
 
   // Moves the run's pages back from staging (a failed writeback): they are as they were, resident.
-  void PutBack(uint64_t first, uint64_t n) {
+  void PutBack(uint8_t* staging, uint64_t first, uint64_t n) {
     const uint64_t ps = c_.page_size;
     for (uint64_t k = 0; k < n; k++) {
       if (!moved_[k]) continue;
-      if (Move(c_.address + (first + k) * ps, reinterpret_cast<uint64_t>(c_.staging + k * ps), ps, 0) != ps) {
+      if (Move(c_.address + (first + k) * ps, reinterpret_cast<uint64_t>(staging + k * ps), ps, 0) != ps) {
         // Cannot happen while the run is marked (its faults wait); if it does, the bytes must not be lost silently.
         char line[160];
         int len = snprintf(line, sizeof(line), "faultline: could not move page %llu back after a failed writeback (errno %d)\n",
@@ -286,6 +308,7 @@ class EvictorCore {
   std::vector<uint8_t> moved_;  // per page of the run: moved out
   std::vector<PresentRange> ranges_;
   uint64_t hand_ = 0;
+  uint64_t staged_ = 0;  // staging slots in use since the last drop
   int64_t paused_until_ms_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> flush_requests_{0};
