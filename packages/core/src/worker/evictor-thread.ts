@@ -110,7 +110,7 @@ class Evictor {
       const wake = Atomics.load(this.marker, M_WAKE);
       const flush = Atomics.load(control, 2);
       if (flush !== Atomics.load(control, 3)) {
-        await this.evict(Number.MAX_SAFE_INTEGER);
+        await this.evict(Number.MAX_SAFE_INTEGER, true);
         Atomics.store(control, 3, flush);
         parentPort!.postMessage({ type: 'flushed', seq: flush });
         continue;
@@ -133,8 +133,13 @@ class Evictor {
     return resident;
   }
 
-  /** Evicts up to `want` resident pages, sweeping from the clock hand. */
-  private async evict(want: number): Promise<void> {
+  /**
+   * Evicts resident pages, sweeping from the clock hand, until `want` are out (a flush) or,
+   * otherwise, until no more than targetPages are resident now: faults go on during a pass,
+   * and counting them ends it at the low-water mark, as the native evictor and the bench's
+   * C reference do.
+   */
+  private async evict(want: number, flush = false): Promise<void> {
     const { address, size } = this.job;
     const pages = size / this.ps;
     // Resident ranges from the hand to the end, then from the start to the hand.
@@ -147,7 +152,8 @@ class Evictor {
         const end = (ranges[i + 1]! - address) / this.ps;
         while (first < end && want > 0) {
           const n = Math.min(end - first, this.job.runPages, want);
-          want -= await this.evictRun(first, n);
+          const out = await this.evictRun(first, n);
+          want = flush ? want - out : this.resident() - this.job.targetPages;
           first += n;
           if (Date.now() < this.pausedUntil) return; // a writeback failed: rest
           this.hand = first % pages;

@@ -151,8 +151,17 @@ class EvictorCore {
     return resident;
   }
 
-  // Evicts up to `want` resident pages, sweeping from the clock hand: the present pages
-  // from the hand to the end, then from the start to the hand.
+  // Resident pages above the low-water mark.
+  uint64_t Excess() {
+    uint64_t resident = Resident();
+    return resident > c_.target_pages ? resident - c_.target_pages : 0;
+  }
+
+  // Evicts resident pages until `want` are out (a flush) or, otherwise, until no more than
+  // target_pages are resident *now* (faults go on during a pass: counting them ends the
+  // pass where the C reference's synchronous eviction ends, at the low-water mark, instead
+  // of that far above it, which left the next pass racing the hard cap). Sweeps from the
+  // clock hand: the present pages from the hand to the end, then from the start to the hand.
   void Evict(uint64_t want, bool flush) {
     passes_.fetch_add(1, std::memory_order_relaxed);
     EvictFrom(hand_, want, flush);
@@ -167,7 +176,8 @@ class EvictorCore {
         for (uint64_t first = r.first; first < r.end && want > 0;) {
           uint64_t n = std::min({r.end - first, c_.run_pages, want});
           bool failed = false;
-          want -= EvictRun(first, n, &failed);
+          uint64_t out = EvictRun(first, n, &failed);
+          want = flush ? want - out : Excess();
           first += n;
           // A writeback failed: rest (a flush too: the store refuses now, it is reported).
           if (failed || (!flush && sys::MonotonicMs() < paused_until_ms_)) return;
