@@ -97,8 +97,12 @@ test('the out-of-core scenario runs both sides on a small array and reports them
   for (const side of [result.c, result.faultline]) {
     assert.ok(side !== null);
     assert.ok(side.streamPagesPerSec > 0 && side.randomPagesPerSec > 0 && side.updatesPerSec > 0);
-    // Both evict with writeback and flush: every page brought in was changed, so all of it went back.
-    assert.equal(side.writtenBackBytes, side.evicted * PAGE);
+    // Both evict with writeback and flush: every page brought in is changed, so (nearly) all of it goes back.
+    // Faultline's evictor runs beside the faults and can move a page out between its install and the
+    // workload's first write to it: equal to the file, it is not written back (the round's file check
+    // would catch a lost write). C evicts inside its fault path, after the previous page's writes.
+    if (side === result.c) assert.equal(side.writtenBackBytes, side.evicted * PAGE);
+    else assert.ok(side.writtenBackBytes <= side.evicted * PAGE && side.writtenBackBytes >= side.evicted * PAGE * 0.99, `${side.writtenBackBytes} of ${side.evicted} pages`);
     assert.ok(side.evicted >= SIZES.fileBytes / PAGE);
     assert.ok(side.maxResidentBytes > 0);
     assert.equal(side.streamRoundsMs.length, 1);
