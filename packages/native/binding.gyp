@@ -34,7 +34,8 @@
         "src/diagnostics.cc",
         "src/pattern.cc",
         "src/pagemap.cc",
-        "src/serve/prefetcher.cc"
+        "src/serve/prefetcher.cc",
+        "src/evict/evictor_binding.cc"
       ]
     }
   ],

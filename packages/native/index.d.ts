@@ -517,3 +517,44 @@ export interface PrefetchPagesResult {
 }
 /** Installs a working set from a trace file's page data on a native thread (see serve/prefetcher.cc). */
 export declare function prefetchPages(options: PrefetchPagesOptions): Promise<PrefetchPagesResult>;
+
+// ---------------------------------------------------------------- evict/evictor_binding.cc
+export interface NativeEvictorOptions {
+  /** The uffd the region is registered on (its own process: UFFDIO_MOVE moves within it). */
+  uffdFd: number;
+  address: number;
+  size: number;
+  pageSize: number;
+  /** Evict when more pages than this are resident, down to targetPages. */
+  maxPages: number;
+  targetPages: number;
+  /** Pages moved out per run. */
+  runPages: number;
+  /** How often to look at the resident count when nothing wakes the thread, ms. */
+  intervalMs: number;
+  /** Writeback store opened read-write (pread to compare, pwrite the pages that differ); -1: no writeback. */
+  fileFd: number;
+  /** File offset of the region's byte 0. */
+  fileBase: number;
+  /** The region's eviction marker (core shared/eviction-marker.ts); parties wait on it with futexWait. */
+  marker: Int32Array;
+  /** The handler's region counters; stats[installedIndex] is the region's pagesInstalled. */
+  stats: Int32Array;
+  installedIndex: number;
+}
+export type NativeEvictorReport =
+  | { type: 'flushed'; seq: number }
+  | { type: 'writeback-failed'; first: number; pages: number; code: string; errno: number; syscall: 'pread' | 'pwrite' }
+  | { type: 'stopped' };
+/** An evicting region's evictor on a native thread: the policy of core's worker/evictor-thread.ts, writing back to a file. */
+export declare class NativeEvictor {
+  /** Maps and registers its staging buffer, starts the thread. `onReport` runs on this thread, never waited for. */
+  constructor(options: NativeEvictorOptions, onReport: (report: NativeEvictorReport) => void);
+  /** Asks for every resident page to be evicted (and written back); reported as 'flushed' with the returned seq. */
+  flush(): number;
+  /** Asks the thread to end after its run in progress; reported as 'stopped'. */
+  stop(): void;
+  /** Joins the thread (after stop(): at once) and releases the staging buffer. Idempotent. */
+  close(): void;
+  stats(): { evicted: number; writtenBack: number; passes: number; maxResidentSeen: number };
+}

@@ -69,7 +69,8 @@ export interface PageResolver {
    * Stores `bytes` (whole pages) at resolver offset `offset`: eviction with
    * writeback (map `maxResident` + `writeback`) calls it for pages whose
    * contents differ from what resolve() gives, before they are dropped; a
-   * later fault must then resolve to these bytes. Optional.
+   * later fault must then resolve to these bytes. `bytes` is valid until
+   * write() returns (or its promise settles): copy what you keep. Optional.
    */
   write?(offset: number, bytes: Uint8Array): void | Promise<void>;
   /** Called when the region goes away or the handler closes. */

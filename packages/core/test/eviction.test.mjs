@@ -56,6 +56,7 @@ test('4x over budget, 3 threads writing and re-reading in random order: every by
     const words = new Uint32Array(region.buffer);
     for (const p of order.slice(0, 200)) assert.equal(words[p * 1024 + 3], patternWord(SEED, p * 1024 + 3), `page ${p}`);
     const ev = region.evictionStats();
+    assert.equal(ev.evictor, 'native', 'a writable file is written back by the native evictor');
     assert.ok(ev.evicted >= PAGES - BUDGET, `evicted ${ev.evicted}`);
     assert.ok(ev.writtenBack > 0 && ev.writtenBack <= ev.evicted);
     // A soft ceiling: faults are never held back, so a few pages land between the evictor's looks.
@@ -117,6 +118,7 @@ test('a failing write(): the run goes back into memory (nothing lost), an ERR_FA
     const has = new SharedArrayBuffer(256);
     const resolver = resolvers.custom(new URL('./fixtures/refusing-store-resolver.mjs', import.meta.url), { seed: SEED, flag, store, has });
     const region = await handler.map({ size: 256 * PAGE, resolver, maxResident: 64 * PAGE, writeback: true });
+    assert.equal(region.evictionStats().evictor, 'js', 'a custom write() runs in the JS evictor');
     const w = new Uint32Array(region.buffer);
     for (let p = 0; p < 128; p++) w[p * 1024 + 9] = p + 7; // over budget: eviction tries, the store refuses
     const t0 = Date.now();

@@ -19,6 +19,7 @@ class FaultlineAddon : public Napi::Addon<FaultlineAddon> {
     InitDoorbell(env, exports);
     InitPagemap(env, exports);
     InitPrefetcher(env, exports);
+    InitEvictor(env, exports);
     InitDiagnostics(env, exports);
     InitPattern(env, exports);
   }

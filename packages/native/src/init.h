@@ -16,5 +16,6 @@ void InitDiagnostics(Napi::Env env, Napi::Object exports);  // diagnostics.cc: s
 void InitDoorbell(Napi::Env env, Napi::Object exports);     // serve/doorbell.cc: wakes a leader asleep in read(2)
 void InitPrefetcher(Napi::Env env, Napi::Object exports);   // serve/prefetcher.cc: a working set's pages from a trace file, natively
 void InitPagemap(Napi::Env env, Napi::Object exports);      // pagemap.cc: PAGEMAP_SCAN (written pages, WP_ASYNC)
+void InitEvictor(Napi::Env env, Napi::Object exports);      // evict/evictor_binding.cc: an evicting region's evictor, natively
 
 }  // namespace faultline

@@ -1,14 +1,18 @@
 /**
- * The evicting regions' background threads (worker/evictor-thread.ts), one
- * per region mapped with `maxResident`. Each gets a staging buffer
- * registered on the handler's uffd (UFFDIO_MOVE's destination must be) and
- * is stopped before its region is unregistered.
+ * The evicting regions' evictors, one per region mapped with `maxResident`.
+ * Where the native layer can do the writeback itself (resolvers.file with
+ * writable: true, or no writeback at all) the evictor is a native thread
+ * (native-evictor.ts: no JS per run of pages); a custom resolver's write()
+ * runs in a JS thread (js-evictor.ts). Both keep the same policy
+ * (docs/memory.md "Eviction with writeback") and are stopped before their
+ * region is unregistered.
  */
-import { Worker } from 'node:worker_threads';
 import native from '@faultline/native';
-import { FaultlineError } from '../errors.js';
+import type { FaultlineError } from '../errors.js';
 import type { EvictorJob } from '../worker/evictor-thread.js';
-import { M_WAKE, createEvictionMarker } from '../shared/eviction-marker.js';
+import { createEvictionMarker } from '../shared/eviction-marker.js';
+import { startJsEvictor } from './js-evictor.js';
+import { nativeStore, startNativeEvictor } from './native-evictor.js';
 
 /** What an evicting region did so far. */
 export interface EvictionStats {
@@ -20,33 +24,32 @@ export interface EvictionStats {
   passes: number;
   /** Most pages seen resident at one of the evictor's looks (faults between looks can add a few). */
   maxResidentSeen: number;
+  /** Which evictor runs: 'native' (a file store or no writeback) or 'js' (a resolver's write() in a JS thread). */
+  evictor: 'native' | 'js';
 }
 
-/** Pages moved out per run: the most a fault on an evicted page can wait for is one run's writeback. */
-const RUN_PAGES = 64;
-const INTERVAL_MS = 5;
-const STOP_TIMEOUT_MS = 10_000;
-
-interface Running {
-  worker: Worker;
-  control: Int32Array;
-  counters: Float64Array;
-  staging: native.Mapping;
-  stopped: Promise<void>;
-  flushes: Map<number, () => void>;
-  marker: Int32Array;
-}
-
-/** An evictor's job without what this module fills in itself. */
+/** An evictor's job without what the evictor modules fill in themselves. */
 export type EvictorRequest = Omit<EvictorJob, 'controlSab' | 'countersSab' | 'statsSab' | 'staging' | 'stagingBuffer' | 'runPages' | 'intervalMs'>;
 
+/** A started evictor, native or JS. */
+export interface RunningEvictor {
+  readonly kind: 'native' | 'js';
+  stats(): Omit<EvictionStats, 'evictor'>;
+  /** Evicts (and writes back) every resident page; resolves when done. */
+  flush(): Promise<void>;
+  /** Ends it after the run in progress (no page is left half evicted) and releases what it holds. */
+  stop(): Promise<void>;
+}
+
 export class Evictors {
-  private readonly running = new Map<number, Running>();
+  private readonly running = new Map<number, RunningEvictor>();
 
   constructor(
     private readonly statsSab: SharedArrayBuffer,
     /** Problems after start (a failed writeback, a dead evictor): the handler's 'error' event. */
     private readonly onError: (err: FaultlineError) => void,
+    /** False (nativeResolvers: false): every evictor runs in JS. */
+    private readonly nativeAllowed: boolean,
   ) {}
 
   /**
@@ -61,116 +64,32 @@ export class Evictors {
     return mapping;
   }
 
-  /** Starts the region's evictor; rejects (and leaves nothing behind) if its resolver cannot load or write. */
+  /** Starts the region's evictor; rejects (and leaves nothing behind) if it cannot start. */
   async start(req: EvictorRequest): Promise<void> {
-    const staging = native.mapAnonymous(RUN_PAGES * req.pageSize);
-    native.uffdRegister(req.uffdFd, staging.address, staging.length, native.constants.UFFDIO_REGISTER_MODE_MISSING);
-    const controlSab = new SharedArrayBuffer(16);
-    const countersSab = new SharedArrayBuffer(4 * 8);
-    const job: EvictorJob = {
-      ...req,
-      controlSab,
-      countersSab,
-      statsSab: this.statsSab,
-      staging: staging.address,
-      stagingBuffer: staging.buffer,
-      runPages: RUN_PAGES,
-      intervalMs: INTERVAL_MS,
-    };
-    const worker = new Worker(new URL('../worker/evictor-thread.js', import.meta.url), { workerData: job });
-    worker.unref();
-    const flushes = new Map<number, () => void>();
-    let ready!: () => void;
-    let failed!: (err: Error) => void;
-    const started = new Promise<void>((resolve, reject) => {
-      ready = resolve;
-      failed = reject;
-    });
-    const stopped = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    let running = false;
-    const died = (why: string): void => {
-      const err = new FaultlineError(
-        'ERR_FAULTLINE_WORKER_DIED',
-        `the evictor of region "${req.resolver.info.name}" ${why}: the region is no longer kept under maxResident`,
-      );
-      if (!running) return failed(err);
-      if (this.running.get(req.regionId)?.worker === worker) this.onError(err);
-    };
-    worker.on('message', (msg: { type: string; seq?: number; error?: { code: string; message: string } }) => {
-      if (msg.type === 'ready') {
-        running = true;
-        ready();
-      } else if (msg.type === 'failed') failed(new FaultlineError(msg.error!.code, msg.error!.message));
-      else if (msg.type === 'error') this.onError(new FaultlineError(msg.error!.code, msg.error!.message));
-      else if (msg.type === 'flushed') flushes.get(msg.seq!)?.();
-    });
-    worker.once('error', (err) => died(`died (${err.message})`));
-    worker.once('exit', () => died('exited'));
-    const r: Running = {
-      worker,
-      control: new Int32Array(controlSab),
-      counters: new Float64Array(countersSab),
-      staging,
-      stopped,
-      flushes,
-      marker: new Int32Array(req.markerSab),
-    };
-    try {
-      await started;
-    } catch (err) {
-      await worker.terminate();
-      this.release(req.uffdFd, r);
-      throw err;
-    }
-    this.running.set(req.regionId, r);
+    const store = this.nativeAllowed ? nativeStore(req.resolver.spec, req.writeback) : null;
+    const running = store !== null
+      ? startNativeEvictor(req, store, this.statsSab, this.onError)
+      : await startJsEvictor(req, this.statsSab, this.onError);
+    this.running.set(req.regionId, running);
   }
 
   stats(regionId: number): EvictionStats | null {
     const r = this.running.get(regionId);
-    if (!r) return null;
-    const c = r.counters;
-    return { evicted: c[0]!, writtenBack: c[1]!, passes: c[2]!, maxResidentSeen: c[3]! };
+    return r ? { ...r.stats(), evictor: r.kind } : null;
   }
 
-  /** Evicts (and writes back) every resident page of the region; resolves when done. */
   flush(regionId: number): Promise<void> {
-    const r = this.running.get(regionId);
-    if (!r) return Promise.resolve();
-    const seq = Atomics.add(r.control, 2, 1) + 1;
-    const done = new Promise<void>((resolve) => r.flushes.set(seq, resolve));
-    this.poke(r);
-    return done.finally(() => r.flushes.delete(seq));
+    return this.running.get(regionId)?.flush() ?? Promise.resolve();
   }
 
-  /** Stops the region's evictor (a run in progress is finished: no page is left half evicted). */
-  async stop(regionId: number, uffdFd: number): Promise<void> {
+  async stop(regionId: number): Promise<void> {
     const r = this.running.get(regionId);
     if (!r) return;
     this.running.delete(regionId);
-    Atomics.store(r.control, 0, 1);
-    this.poke(r);
-    const late = setTimeout(() => void r.worker.terminate(), STOP_TIMEOUT_MS);
-    await r.stopped;
-    clearTimeout(late);
-    for (const resolve of r.flushes.values()) resolve();
-    this.release(uffdFd, r);
+    await r.stop();
   }
 
-  async stopAll(uffdFd: number): Promise<void> {
-    await Promise.all([...this.running.keys()].map((id) => this.stop(id, uffdFd)));
-  }
-
-  private poke(r: Running): void {
-    Atomics.add(r.marker, M_WAKE, 1);
-    Atomics.notify(r.marker, M_WAKE);
-  }
-
-  private release(uffdFd: number, r: Running): void {
-    try {
-      native.uffdUnregister(uffdFd, r.staging.address, r.staging.length);
-    } catch {
-      // the uffd is closing: that unregisters it too
-    }
-    // The mapping itself goes when its SharedArrayBuffer is collected.
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((id) => this.stop(id)));
   }
 }

@@ -148,7 +148,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     this.faultTrace = FaultTraceBuffer.create(config.traceCapacity);
     this.recordings = new Recordings(this.faultTrace, this.epochMs);
     this.prefetches = new Prefetches(this.table.sab);
-    this.evictors = new Evictors(this.statsBlock.sab, (err) => this.emitError(err));
+    this.evictors = new Evictors(this.statsBlock.sab, (err) => this.emitError(err), this.config.nativeResolvers);
     this.registry = new RegionRegistry(config.maxRegions, this.statsBlock);
     this.uffds = UffdTable.create();
     this.control = ControlBlock.create(config.faultSampleEvery);
@@ -407,7 +407,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     }
     this.recovery.stopWatchdog();
     await this.prefetches.stopAll();
-    await this.evictors.stopAll(this.fd);
+    await this.evictors.stopAll();
     for (const region of this.registry.ownRegions()) {
       try {
         native.uffdUnregister(this.writes.uffdOf(region.id) ?? this.fd, region.address, region.size);
@@ -472,7 +472,7 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     // read meanwhile, and only then forget the region: a fault read while its
     // table entry is gone would be failed as an unknown address.
     await this.prefetches.stop(regionId);
-    await this.evictors.stop(regionId, this.fd);
+    await this.evictors.stop(regionId);
     this.recordings.forget(regionId);
     await quiesce(this.pending, RELEASE_DRAIN_MS);
     try {

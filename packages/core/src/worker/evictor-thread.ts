@@ -27,10 +27,11 @@ import { closeSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import native from '@faultline/native';
 import { codeOf } from '../errors.js';
+import { WRITEBACK_RETRY_MS } from '../handler/eviction-policy.js';
 import type { PageResolver, ResolveResult, ResolverInfo, ResolverSpec } from '../resolver.js';
 import { STAT, STAT_COUNT } from '../shared/region-stats.js';
 import { ResolverRegistry } from './resolver-registry.js';
-import { M_ACTIVE, M_END, M_EVICTED, M_FIRST, M_WAKE, residentPages } from '../shared/eviction-marker.js';
+import { M_ACTIVE, M_END, M_EVICTED, M_FIRST, M_WAKE, residentPages, wakeRoomWaiters } from '../shared/eviction-marker.js';
 
 export interface EvictorJob {
   uffdFd: number;
@@ -66,8 +67,6 @@ export interface EvictorJob {
 
 const { UFFDIO_MOVE_MODE_DONTWAKE } = native.constants;
 const MADV_DONTNEED = 4;
-/** How long eviction rests after a failed writeback, ms. */
-const WRITEBACK_RETRY_MS = 1000;
 
 class Evictor {
   private readonly control: Int32Array;
@@ -82,7 +81,6 @@ class Evictor {
   private installedSeen = 0;
   private readonly registry = new ResolverRegistry();
   private resolver!: PageResolver;
-  private readonly staged: Uint8Array;
   private readonly store: Uint8Array;
 
   constructor(private readonly job: EvictorJob) {
@@ -92,7 +90,6 @@ class Evictor {
     this.stats = new Int32Array(job.statsSab);
     this.pagemapFd = openSync('/proc/self/pagemap', 'r');
     this.ps = job.pageSize;
-    this.staged = new Uint8Array(job.runPages * this.ps);
     this.store = new Uint8Array(job.runPages * this.ps);
   }
 
@@ -113,7 +110,7 @@ class Evictor {
       const wake = Atomics.load(this.marker, M_WAKE);
       const flush = Atomics.load(control, 2);
       if (flush !== Atomics.load(control, 3)) {
-        await this.evict(Number.MAX_SAFE_INTEGER);
+        await this.evict(Number.MAX_SAFE_INTEGER, true);
         Atomics.store(control, 3, flush);
         parentPort!.postMessage({ type: 'flushed', seq: flush });
         continue;
@@ -121,7 +118,7 @@ class Evictor {
       const resident = this.resident();
       if (resident > this.job.maxPages && Date.now() >= this.pausedUntil) await this.evict(resident - this.job.targetPages);
       // Sleep until a fault finds the region over its cap (it wakes us), or look again soon.
-      Atomics.wait(this.marker, M_WAKE, wake, this.resident() > (this.job.maxPages * 7) / 8 ? 1 : this.job.intervalMs);
+      native.futexWait(this.marker, M_WAKE, wake, this.resident() > (this.job.maxPages * 7) / 8 ? 1 : this.job.intervalMs);
     }
   }
 
@@ -136,8 +133,13 @@ class Evictor {
     return resident;
   }
 
-  /** Evicts up to `want` resident pages, sweeping from the clock hand. */
-  private async evict(want: number): Promise<void> {
+  /**
+   * Evicts resident pages, sweeping from the clock hand, until `want` are out (a flush) or,
+   * otherwise, until no more than targetPages are resident now: faults go on during a pass,
+   * and counting them ends it at the low-water mark, as the native evictor and the bench's
+   * C reference do.
+   */
+  private async evict(want: number, flush = false): Promise<void> {
     const { address, size } = this.job;
     const pages = size / this.ps;
     // Resident ranges from the hand to the end, then from the start to the hand.
@@ -150,7 +152,8 @@ class Evictor {
         const end = (ranges[i + 1]! - address) / this.ps;
         while (first < end && want > 0) {
           const n = Math.min(end - first, this.job.runPages, want);
-          want -= await this.evictRun(first, n);
+          const out = await this.evictRun(first, n);
+          want = flush ? want - out : this.resident() - this.job.targetPages;
           first += n;
           if (Date.now() < this.pausedUntil) return; // a writeback failed: rest
           this.hand = first % pages;
@@ -205,7 +208,7 @@ class Evictor {
       this.counters[0]! += evicted;
       // Faults waiting for room (backpressure) look again.
       Atomics.add(marker, M_EVICTED, evicted);
-      Atomics.notify(marker, M_EVICTED);
+      wakeRoomWaiters(marker);
       return evicted;
     } finally {
       Atomics.store(marker, M_ACTIVE, 0);
@@ -229,11 +232,8 @@ class Evictor {
   /** Writes back the moved pages whose bytes differ from what the resolver gives. */
   private async writeBack(first: number, n: number, moved: Uint8Array): Promise<void> {
     const { ps, job } = this;
-    const staged = this.staged.subarray(0, n * ps);
-    // Our own reads of staging: every page read here was moved in, so none of them faults.
-    for (let k = 0; k < n; k++) {
-      if (moved[k]) staged.set(new Uint8Array(job.stagingBuffer, k * ps, ps), k * ps);
-    }
+    // Compared and written where they are: every page read here was moved in, so none of them faults.
+    const staged = new Uint8Array(job.stagingBuffer, 0, n * ps);
     const store = this.store.subarray(0, n * ps);
     store.fill(0);
     const request = { offset: first * ps, length: n * ps, address: job.address + first * ps, write: false, minor: false, pageSize: ps, regionId: job.regionId, uffdId: -1 };
