@@ -145,7 +145,7 @@ for (const kind of ['file', 'custom']) {
     const handler = await FaultHandler.create({ workers: 2 });
     let adopted = null;
     try {
-      const WINDOW = 32; // serve/prefetch_plan.h kFaultWindow
+      const WINDOW = 64; // serve/prefetch_plan.h kFaultWindow
       const tail = order.slice(pages - WINDOW - 1); // the parked page, then the window after it
       const parked = testing.touchPages(map.address + tail[0] * PAGE, PAGE, { threads: 1, latencies: false });
       // The same bytes either way: the file holds the pattern the JS resolver makes.

@@ -173,7 +173,7 @@ void Install(Job& job, serve::PrefetchPlan& plan, PrefetchResult* r) {
   bool lost[kClaimBatch];  // a demand fault claimed it: its window reports it
   for (uint64_t i = 0, m = 0; i < n; i += m, window = std::min(most, window * 2)) {
     m = std::min(window, n - i);
-    madvise(const_cast<uint8_t*>(plan.BytesOf(i)), m * ps, MADV_WILLNEED);  // read ahead of the copies
+    plan.MapData(i, m);  // the window's page data mapped ahead of its copies
     for (uint64_t k = i; k < i + m; k += kClaimBatch) {
       if (plan.Cancelled()) return CancelRest(plan, k, r);
       uint64_t c = std::min(kClaimBatch, i + m - k);
