@@ -147,7 +147,7 @@ class NativePath {
   // A demand fault on a page of a running prefetch's plan (prefetch_plan.h):
   // the page from the plan's bytes (whoever claimed it: if its claimant is
   // installing it right now, this copy is EEXIST and wakes the thread), then
-  // the next kFaultWindow plan positions nobody claimed, so the thread finds
+  // the next FaultWindow() plan positions nobody claimed, so the thread finds
   // them in place when it gets there. The window's pages count as the
   // prefetch's installs (installedOnFaults), the faulting page as a demand
   // install, as without a plan. 1: served; 0: an install error for JS;
@@ -169,7 +169,7 @@ class NativePath {
     if (mine) counts.already.fetch_add(1, std::memory_order_relaxed);
     // The window: claimed positions become addresses, the rest 0 (skipped).
     uint64_t from = static_cast<uint64_t>(i) + 1;
-    uint64_t count = std::min<uint64_t>(PrefetchPlan::kFaultWindow, plan.size() - std::min<uint64_t>(from, plan.size()));
+    uint64_t count = std::min<uint64_t>(plan.FaultWindow(), plan.size() - std::min<uint64_t>(from, plan.size()));
     uint64_t dst[PrefetchPlan::kFaultWindow];
     int32_t result[PrefetchPlan::kFaultWindow];
     uint64_t claimed = 0, cancelled = 0;

@@ -15,6 +15,7 @@
 #pragma once
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -32,6 +33,11 @@ class PrefetchPlan {
   // (57 -> 12 us) and is ~2 ms faster; 128 gains nothing more. On two CPUs the
   // faulting thread runs on while its serve loop finishes the window.
   static constexpr uint32_t kFaultWindow = 64;
+  // The window in bytes at most (64 pages of 4 KiB): a hugetlb plan's fault
+  // takes one 2 MiB page ahead, not 64, so no serve loop is held for
+  // milliseconds while other faults wait for it.
+  static constexpr uint64_t kFaultWindowBytes = 256u << 10;
+  uint64_t FaultWindow() const { return std::clamp<uint64_t>(kFaultWindowBytes / page_size_, 1, kFaultWindow); }
 #ifdef MADV_POPULATE_READ
   static constexpr int kPopulateRead = MADV_POPULATE_READ;
 #else
