@@ -5,8 +5,7 @@
 // protection and the page counts as "written" until protected again. One
 // ioctl on /proc/self/pagemap lists the written ranges and, with
 // PM_SCAN_WP_MATCHING, protects them again in the same walk (an atomic read
-// and reset). The uapi header here predates it, so the ABI is spelled out
-// (include/uapi/linux/fs.h).
+// and reset). Its ABI: sys/pagemap_scan.h.
 #include <errno.h>
 #include <sys/ioctl.h>
 
@@ -17,36 +16,19 @@
 
 #include "errors.h"
 #include "init.h"
+#include "sys/pagemap_scan.h"
 
 namespace faultline {
 namespace {
 
-struct PageRegion {
-  uint64_t start;
-  uint64_t end;
-  uint64_t categories;
-};
+using sys::kCheckWpAsync;
+using sys::kPageIsPresent;
+using sys::kPageIsWritten;
+using sys::kPagemapScan;
+using sys::kWpMatching;
+using sys::PageRegion;
+using sys::PmScanArg;
 
-struct PmScanArg {
-  uint64_t size;
-  uint64_t flags;
-  uint64_t start;
-  uint64_t end;
-  uint64_t walk_end;
-  uint64_t vec;
-  uint64_t vec_len;
-  uint64_t max_pages;
-  uint64_t category_inverted;
-  uint64_t category_mask;
-  uint64_t category_anyof_mask;
-  uint64_t return_mask;
-};
-
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);  // 0xc0606610
-constexpr uint64_t kWpMatching = 1 << 0;
-constexpr uint64_t kCheckWpAsync = 1 << 1;
-constexpr uint64_t kPageIsWritten = 1 << 1;
-constexpr uint64_t kPageIsPresent = 1 << 3;
 constexpr size_t kVecLen = 512;
 
 // One PAGEMAP_SCAN walk over [start, end), continued until the whole range

@@ -1,13 +1,14 @@
 // Which pages of a range have a page mapped (PAGEMAP_SCAN, Linux 6.7+, on
 // /proc/self/pagemap): the native evictor's clock hand sweeps these. The
-// uapi header here predates the ioctl, so its ABI is spelled out as in
-// pagemap.cc (include/uapi/linux/fs.h).
+// ioctl's ABI: sys/pagemap_scan.h.
 #pragma once
 #include <errno.h>
 #include <sys/ioctl.h>
 
 #include <cstdint>
 #include <vector>
+
+#include "../sys/pagemap_scan.h"
 
 namespace faultline::evict {
 
@@ -16,36 +17,25 @@ struct PresentRange {
   uint64_t end;    // one past the last
 };
 
-namespace detail {
-struct PageRegion {
-  uint64_t start, end, categories;
-};
-struct PmScanArg {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask, category_anyof_mask,
-      return_mask;
-};
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
-constexpr uint64_t kPageIsPresent = 1 << 3;
-}  // namespace detail
 
 // The present pages of [first, end) of the region at `base` (pages of `ps`
 // bytes), as ranges in address order (adjacent ones merged). Returns 0 or
 // -errno (the ranges found so far are kept).
 inline int ScanPresent(int pagemap_fd, uint64_t base, uint64_t ps, uint64_t first, uint64_t end, std::vector<PresentRange>* out) {
   out->clear();
-  detail::PageRegion vec[256];
+  sys::PageRegion vec[256];
   uint64_t at = base + first * ps;
   const uint64_t stop = base + end * ps;
   while (at < stop) {
-    detail::PmScanArg arg{};
+    sys::PmScanArg arg{};
     arg.size = sizeof(arg);
     arg.start = at;
     arg.end = stop;
     arg.vec = reinterpret_cast<uint64_t>(vec);
     arg.vec_len = sizeof(vec) / sizeof(vec[0]);
-    arg.category_mask = detail::kPageIsPresent;
-    arg.return_mask = detail::kPageIsPresent;
-    long n = ioctl(pagemap_fd, detail::kPagemapScan, &arg);
+    arg.category_mask = sys::kPageIsPresent;
+    arg.return_mask = sys::kPageIsPresent;
+    long n = ioctl(pagemap_fd, sys::kPagemapScan, &arg);
     if (n < 0) {
       if (errno == EINTR) continue;
       return -errno;
