@@ -17,7 +17,6 @@ struct PresentRange {
   uint64_t end;    // one past the last
 };
 
-
 // The present pages of [first, end) of the region at `base` (pages of `ps`
 // bytes), as ranges in address order (adjacent ones merged). Returns 0 or
 // -errno (the ranges found so far are kept).
