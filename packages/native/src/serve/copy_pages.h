@@ -1,7 +1,8 @@
 // Installing many scattered pages whose bytes lie one after another in one
 // buffer: one UFFDIO_COPY per run of consecutive addresses. The prefetch of
-// a recorded working set does this (serve/prefetcher.cc natively, and the JS
-// prefetch thread through uffdCopyPages in uffd.cc); one loop serves both.
+// a recorded working set does this (serve/prefetch_plan.h natively, for the
+// prefetch thread and demand faults alike, and the JS prefetch thread through
+// uffdCopyPages in uffd.cc); one loop serves them all.
 #pragma once
 #include <errno.h>
 #include <linux/userfaultfd.h>

@@ -26,7 +26,6 @@
 
 #include "../pattern_fill.h"
 #include "../uffd_constants.h"
-#include "copy_pages.h"
 #include "dirty_bitmap.h"
 #include "fault_trace.h"
 #include "prefetch_plan.h"
@@ -167,32 +166,14 @@ class NativePath {
     stats_.Add(e.region_id, kStatFaults);
     // The faulting page is a demand install (the region's counters have it); to the plan, one a fault installed first.
     if (mine) counts.already.fetch_add(1, std::memory_order_relaxed);
-    // The window: claimed positions become addresses, the rest 0 (skipped).
+    // The window: the plan's next positions nobody has claimed yet.
     uint64_t from = static_cast<uint64_t>(i) + 1;
     uint64_t count = std::min<uint64_t>(plan.FaultWindow(), plan.size() - std::min<uint64_t>(from, plan.size()));
-    uint64_t dst[PrefetchPlan::kFaultWindow];
-    int32_t result[PrefetchPlan::kFaultWindow];
-    uint64_t claimed = 0, cancelled = 0;
-    for (uint64_t k = 0; k < count; k++) {
-      dst[k] = 0;
-      if (!plan.Claim(from + k)) continue;
-      claimed++;
-      if (plan.ServedHere(table_, from + k)) dst[k] = plan.AddressOf(from + k);
-      else cancelled++;
-    }
-    if (claimed == 0) return 1;
-    uint64_t installed = CopyPages(fd, dst, count, plan.BytesOf(from), ps, plan.mode(), result);
-    uint64_t already = 0, failed = 0;
-    for (uint64_t k = 0; k < count; k++) {
-      if (dst[k] == 0 || result[k] == 1) continue;
-      if (result[k] == 0) already++;
-      else if (result[k] == -ENOENT || result[k] == -ESRCH) cancelled++;
-      else failed++;  // left to its own demand fault, which takes the usual path
-    }
-    counts.installed.fetch_add(installed, std::memory_order_relaxed);
-    counts.already.fetch_add(already, std::memory_order_relaxed);
-    counts.cancelled.fetch_add(cancelled, std::memory_order_relaxed);
-    counts.failed.fetch_add(failed, std::memory_order_relaxed);
+    PrefetchPlan::Tally t = plan.InstallPositions(fd, table_, from, count);
+    counts.installed.fetch_add(t.installed, std::memory_order_relaxed);
+    counts.already.fetch_add(t.already, std::memory_order_relaxed);
+    counts.cancelled.fetch_add(t.cancelled, std::memory_order_relaxed);
+    counts.failed.fetch_add(t.failed, std::memory_order_relaxed);
     return 1;
   }
 

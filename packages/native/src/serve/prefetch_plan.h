@@ -16,11 +16,13 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "copy_pages.h"
 #include "region_table.h"
 
 namespace faultline::serve {
@@ -112,6 +114,42 @@ class PrefetchPlan {
   bool Serves(const RegionEntry& e, uint64_t i) const {
     return e.state == kEntryRegion && e.uffd_id == uffd_id_ && e.region_id == region_id_ &&
            e.offset + (AddressOf(i) - e.start) == offset_ + static_cast<uint64_t>(pages_[i]) * page_size_;
+  }
+
+  // What installing some plan positions came to (InstallPositions).
+  struct Tally {
+    uint64_t installed = 0, already = 0, cancelled = 0, failed = 0;
+    int first_errno = 0;  // of the first failure
+  };
+
+  // Claims plan positions [from, from + count) (count <= kFaultWindow) and
+  // installs the ones this caller got and the region still serves, one
+  // UFFDIO_COPY per run of consecutive addresses, from the page data. The
+  // prefetch thread and demand faults' windows both install this way.
+  // Positions someone else claimed are not counted: their claimant counts them.
+  Tally InstallPositions(int fd, const RegionTableView& table, uint64_t from, uint64_t count) {
+    uint64_t dst[kFaultWindow] = {};  // (initialised: GCC cannot see that only [0, count) is read)
+    int32_t result[kFaultWindow];
+    count = std::min<uint64_t>(count, kFaultWindow);  // the callers' bound, kept where the arrays are
+    Tally t;
+    for (uint64_t k = 0; k < count; k++) {
+      bool mine = Claim(from + k);
+      dst[k] = mine && ServedHere(table, from + k) ? AddressOf(from + k) : 0;
+      if (mine && dst[k] == 0) t.cancelled++;  // not this region's any more: not ours to fill
+    }
+    t.installed = CopyPages(fd, dst, count, BytesOf(from), page_size_, mode_, result);
+    for (uint64_t k = 0; k < count; k++) {
+      if (dst[k] == 0 || result[k] == 1) continue;
+      if (result[k] == 0) {
+        t.already++;  // a demand fault installed it first (EEXIST)
+      } else if (result[k] == -ENOENT || result[k] == -ESRCH) {
+        t.cancelled++;  // the range or the process is gone
+      } else {
+        t.failed++;  // left to its own demand fault, which takes the usual path
+        if (t.first_errno == 0) t.first_errno = -result[k];
+      }
+    }
+    return t;
   }
 
   // What demand faults did with the plan positions they claimed (the prefetch

@@ -37,7 +37,6 @@
 #include "../args.h"
 #include "../errors.h"
 #include "../init.h"
-#include "copy_pages.h"
 #include "prefetch_plan.h"
 #include "region_table.h"
 
@@ -149,6 +148,7 @@ constexpr uint64_t kWindowBytes = 8ull << 20;
 // far ahead of installs, so a demand fault just ahead of the thread still
 // finds unclaimed pages to take into its window.
 constexpr uint64_t kClaimBatch = 16;
+static_assert(kClaimBatch <= serve::PrefetchPlan::kFaultWindow, "InstallPositions takes at most kFaultWindow positions");
 
 double NowMs() {
   timespec ts;
@@ -168,33 +168,17 @@ void Install(Job& job, serve::PrefetchPlan& plan, PrefetchResult* r) {
   const uint64_t n = plan.size();
   const uint64_t most = std::max<uint64_t>(1, kWindowBytes / ps);
   uint64_t window = std::max<uint64_t>(1, kFirstWindowBytes / ps);
-  uint64_t dst[kClaimBatch];
-  int32_t result[kClaimBatch];
-  bool lost[kClaimBatch];  // a demand fault claimed it: its window reports it
   for (uint64_t i = 0, m = 0; i < n; i += m, window = std::min(most, window * 2)) {
     m = std::min(window, n - i);
     plan.MapData(i, m);  // the window's page data mapped ahead of its copies
     for (uint64_t k = i; k < i + m; k += kClaimBatch) {
       if (plan.Cancelled()) return CancelRest(plan, k, r);
-      uint64_t c = std::min(kClaimBatch, i + m - k);
-      for (uint64_t q = 0; q < c; q++) {
-        lost[q] = !plan.Claim(k + q);
-        dst[q] = !lost[q] && plan.ServedHere(job.table, k + q) ? plan.AddressOf(k + q) : 0;
-      }
-      r->installed += static_cast<double>(serve::CopyPages(job.fd, dst, c, plan.BytesOf(k), ps, plan.mode(), result));
-      for (uint64_t q = 0; q < c; q++) {
-        int32_t code = result[q];
-        if (code == 1 || lost[q]) continue;
-        if (code == 0) {
-          if (dst[q] == 0) r->cancelled++;  // not this region's any more: not ours to fill
-          else r->already++;                // a demand fault installed it first
-        } else if (code == -ENOENT || code == -ESRCH) {
-          r->cancelled++;  // the range or the process is gone
-        } else {
-          r->failed++;
-          if (r->err == 0) r->err = -code;
-        }
-      }
+      serve::PrefetchPlan::Tally t = plan.InstallPositions(job.fd, job.table, k, std::min(kClaimBatch, i + m - k));
+      r->installed += static_cast<double>(t.installed);
+      r->already += static_cast<double>(t.already);
+      r->cancelled += static_cast<double>(t.cancelled);
+      r->failed += static_cast<double>(t.failed);
+      if (r->err == 0) r->err = t.first_errno;
     }
   }
 }
