@@ -74,22 +74,35 @@ test('reset while 3 threads keep writing: every written page is in an answer, no
   try {
     const region = await handler.map({ size: PAGES * PAGE, resolver: resolvers.zero(), trackWrites: true });
     const written = Array.from(permutation(PAGES, 23)).slice(0, 3000);
-    const writers = writeFrom(3, region.buffer, written);
+    const WRITERS = 3;
+    const writers = writeFrom(WRITERS, region.buffer, written);
     const seen = new Map();
     let answers = 0;
+    let mostRepeats = 0;
+    const take = () => {
+      let repeats = 0;
+      for (const p of region.dirtyPages({ reset: true })) {
+        if (seen.has(p)) repeats++;
+        seen.set(p, (seen.get(p) ?? 0) + 1);
+      }
+      mostRepeats = Math.max(mostRepeats, repeats);
+      answers++;
+    };
     let done = false;
     void writers.then(() => (done = true));
     while (!done) {
-      for (const p of region.dirtyPages({ reset: true })) seen.set(p, (seen.get(p) ?? 0) + 1);
-      answers++;
+      take();
       await new Promise((r) => setImmediate(r));
     }
     await writers;
-    for (const p of region.dirtyPages({ reset: true })) seen.set(p, (seen.get(p) ?? 0) + 1);
+    take();
     assert.deepEqual(Uint32Array.from(seen.keys()).sort(), sorted(written), `${answers} resets`);
-    // A write racing a reset can show in two answers (the kernel unprotects the page, the reset
-    // protects it again, the store retries and unprotects it once more): never in more.
-    assert.ok([...seen.values()].every((n) => n <= 2), 'a page written once is reported at most twice');
+    // A write racing a reset can be listed again: the kernel unprotects the page, the reset lists
+    // and protects it, the store retries and unprotects it once more. That can repeat while the
+    // store is still retrying, so a page has no fixed bound on its answers; but each writer has one
+    // store in flight at a time, so one answer repeats at most one page per writer. A reset that
+    // failed to protect would repeat every page written before it.
+    assert.ok(mostRepeats <= WRITERS, `an answer repeated ${mostRepeats} pages already listed; at most ${WRITERS} (one per writer) can be`);
   } finally {
     await handler.close();
   }
