@@ -259,9 +259,11 @@ test('restore-http: one Range GET per fault on demand (recording), then the trac
   // A request per fault (a retry after a timeout on a busy machine would add one).
   assert.ok(ondemand.requests >= snap.workingSetPages && ondemand.requests < snap.workingSetPages * 1.05, `${ondemand.requests} requests`);
   assert.ok(prefetch.prefetched >= 0 && prefetch.prefetched <= snap.workingSetPages, String(prefetch.prefetched));
-  // At most every 256 KiB chunk once per resolver instance (two workers and the prefetch thread, each its own cache).
+  // At most every 256 KiB chunk once per resolver instance (two workers and the prefetch thread, each its own
+  // cache), plus one page per request for each fault that overtook the prefetch: on a busy machine the child
+  // can get ahead of it, and those faults are served as on demand (a loaded run saw 280 requests for 64 chunks).
   const chunks = snap.regionBytes / (256 << 10);
-  assert.ok(prefetch.requests > 0 && prefetch.requests <= 3 * chunks, `${prefetch.requests} requests`);
+  assert.ok(prefetch.requests > 0 && prefetch.requests <= 3 * chunks + prefetch.faults, `${prefetch.requests} requests, ${prefetch.faults} faults`);
   assert.deepEqual(r.comparisons.map((x) => [x.variant, x.versus, x.minSpeedup]), [['http-prefetch-chunked', 'http-ondemand-page', 10]]);
   assert.equal(typeof r.comparisons[0].speedup, 'number');
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.fltrace')), [], 'the round\'s trace is removed after it');
