@@ -94,7 +94,6 @@ test('without writeback an evicted page comes back as the resolver gives it; bad
       (e) => e.code === 'ERR_FAULTLINE_INVALID_ARGUMENT' && /has no write\(offset, bytes\).*writable: true/.test(e.message),
     );
     for (const [opts, pattern] of [
-      [{ maxResident: 16 * PAGE, readahead: 4 }, /readahead 1/],
       [{ maxResident: 16 * PAGE, evictTo: 16 * PAGE }, /evictTo .* must be below maxResident/],
       [{ writeback: true }, /need maxResident/],
       [{ maxResident: 16 * PAGE, trackWrites: true }, /trackWrites/],

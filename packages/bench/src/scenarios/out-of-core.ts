@@ -7,9 +7,11 @@
 //   c:         faultline_ooc_c, one blocking handler thread that evicts in its
 //              fault path with Faultline's policy (budget, low-water mark,
 //              clock sweep, 64-page runs, UFFDIO_MOVE, compare-and-pwrite);
-//   faultline: map({ maxResident, evictTo, writeback: true,
+//   faultline: map({ maxResident, evictTo, writeback: true, readahead: 16,
 //              resolver: resolvers.file(path, { writable: true }) }) on the
-//              bench's 2-worker handler, the same workload in a native thread.
+//              bench's 2-worker handler, the same workload in a native thread
+//              (readahead fills 16 pages per fault of the streaming pass only:
+//              random faults take one page, native serve/eviction_window.h).
 // Both run the workload in the process that owns the memory: UFFDIO_MOVE,
 // which both evict with, moves pages only within the uffd's own process.
 import { execFile } from 'node:child_process';
@@ -27,6 +29,12 @@ import type { BenchContext } from './types.js';
 const run = promisify(execFile);
 export const OOC_PROGRAM = 'faultline_ooc_c';
 const WORKERS = 2;
+/**
+ * Faultline's side fills a window of this many pages per fault where the
+ * workload reads in order (the streaming pass); random faults take one page
+ * (native serve/eviction_window.h). The C reference installs one page per fault.
+ */
+export const OOC_READAHEAD = 16;
 
 export interface OocSizes {
   fileBytes: number;
@@ -112,6 +120,7 @@ async function faultlineRound(ctx: BenchContext, s: OocSizes): Promise<OocSample
     maxResident: s.budgetBytes,
     evictTo: s.evictToBytes,
     writeback: true,
+    readahead: OOC_READAHEAD,
     name: 'bench-out-of-core',
   });
   try {
@@ -174,7 +183,7 @@ export function oocScenarios(quick: boolean): OocScenario[] {
         },
         {
           name: 'faultline',
-          description: `map({ maxResident, evictTo, writeback: true }) with resolvers.file(writable), ${WORKERS} workers`,
+          description: `map({ maxResident, evictTo, writeback: true, readahead: ${OOC_READAHEAD} }) with resolvers.file(writable), ${WORKERS} workers`,
           reference: false,
           run: faultlineRound,
         },

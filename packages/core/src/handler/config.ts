@@ -119,7 +119,13 @@ export interface MapOptions {
    */
   pageSize?: number;
   resolver: ResolverSpec;
-  /** Pages filled per fault (one install). Default 1. */
+  /**
+   * Pages filled per fault (one install). Default 1. With maxResident the
+   * window is used only when a fault continues the previous one's (a scan in
+   * order; random faults fill one page), and only where the native layer both
+   * serves the faults and evicts (a built-in resolver; a writable
+   * resolvers.file or no writeback): map() refuses it otherwise.
+   */
   readahead?: number;
   /** Record the region's first touches (page, order, time): region.trace(), writeTrace(). Default false. */
   record?: boolean;
@@ -518,9 +524,6 @@ function checkEviction(o: MapOptions, regionPageSize: number, systemPageSize: nu
   const target = o.evictTo === undefined ? Math.floor((maxPages * 3) / 4) * regionPageSize : checkSize('evictTo', o.evictTo, regionPageSize);
   if (target >= max) throw invalidArgument(`evictTo (${target}) must be below maxResident (${max})`);
   if (regionPageSize !== systemPageSize) throw invalidArgument('maxResident works on regions of the system page size, not huge pages');
-  if ((o.readahead ?? 1) !== 1) {
-    throw invalidArgument('maxResident needs readahead 1 (a readahead run could re-install a page being evicted from bytes read before its writeback)');
-  }
   if (o.prefetch !== undefined || (o.fill !== undefined && o.fill !== 'lazy')) throw invalidArgument('maxResident cannot be combined with prefetch or fill');
   if (o.trackWrites) throw invalidArgument('maxResident cannot be combined with trackWrites (eviction moves pages out with their write-protection)');
   const writeback = o.writeback === undefined ? false : checkBoolean('writeback', o.writeback);

@@ -13,6 +13,8 @@ import type { EvictorJob } from '../worker/evictor-thread.js';
 import { createEvictionMarker } from '../shared/eviction-marker.js';
 import { startJsEvictor } from './js-evictor.js';
 import { nativeStore, startNativeEvictor } from './native-evictor.js';
+import type { ResolverSpec } from '../resolver.js';
+import { builtinName } from '../resolvers/index.js';
 
 /** What an evicting region did so far. */
 export interface EvictionStats {
@@ -39,6 +41,26 @@ export interface RunningEvictor {
   flush(): Promise<void>;
   /** Ends it after the run in progress (no page is left half evicted) and releases what it holds. */
   stop(): Promise<void>;
+}
+
+/** The resolvers the native fast path serves itself (native-resolvers.ts; page-cache is for minor faults). */
+const NATIVE_SERVED: ReadonlySet<string> = new Set(['zero', 'pattern', 'file', 'snapshot']);
+
+/**
+ * Why an evicting region cannot have `readahead` > 1, or null when it can:
+ * its windows must exclude the evictor's moves (native
+ * src/evict/eviction_marker.h), which only the native fast path and the
+ * native evictor do, so both must run the region.
+ */
+export function evictingReadaheadRefusal(spec: ResolverSpec, writeback: boolean, nativePath: boolean): string | null {
+  if (!nativePath) return 'readahead with maxResident needs the native fast path (nativeResolvers: true, the default); use readahead: 1';
+  if (!NATIVE_SERVED.has(builtinName(spec) ?? '')) {
+    return `readahead with maxResident needs a built-in resolver the native fast path serves (${[...NATIVE_SERVED].join(', ')}); use readahead: 1 with this one`;
+  }
+  if (nativeStore(spec, writeback) === null) {
+    return 'readahead with maxResident needs the native evictor: writeback to resolvers.file(path, { writable: true }), or no writeback; use readahead: 1 otherwise';
+  }
+  return null;
 }
 
 export class Evictors {

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import native from '@faultline/native';
-import { FaultlineError } from '../errors.js';
+import { FaultlineError, invalidArgument } from '../errors.js';
 import { closeQuietly } from '../fds.js';
 import {
   UFFD_EVENT_KINDS,
@@ -33,7 +33,7 @@ import {
   type NativeResolver,
 } from '../shared/region-table.js';
 import { WriteTracking, type WriteTrackingMode } from './write-tracking.js';
-import { Evictors } from './evictors.js';
+import { Evictors, evictingReadaheadRefusal } from './evictors.js';
 import { FaultTraceBuffer } from '../shared/fault-trace.js';
 import { Prefetches } from './prefetches.js';
 import type { PrefetchReport } from '../trace/plan.js';
@@ -222,6 +222,10 @@ export class FaultHandler extends EventEmitter<FaultHandlerEvents> {
     checkMemoryFeatures(memory, this.features);
     // A 'sync' tracked region lives on the second uffd (its WP faults must reach the workers).
     const { fd, uffdId } = tracking === 'sync' ? this.syncWpUffd() : { fd: this.fd, uffdId: this.ownUffdId };
+    if (r.eviction && r.readahead > 1) {
+      const refusal = evictingReadaheadRefusal(r.resolver, r.eviction.writeback, this.config.nativeResolvers && this.source.waiter !== null);
+      if (refusal !== null) throw invalidArgument(refusal);
+    }
     const regionId = this.registry.allocate();
     // An evicting region's faults must see its eviction marker: the serve loops get it with the
     // resolver, the native fast path its address in the table entry.

@@ -24,7 +24,16 @@ export const M_EVICTED = 4;
 export const M_WAKE = 5;
 /** Faults waiting on M_EVICTED for room: the evictor makes the wake call only when there are some (it costs a syscall per run). */
 export const M_ROOM_WAITERS = 6;
-const WORDS = 7;
+/**
+ * Native only (native src/evict/eviction_marker.h): the gate a native fault
+ * window and the native evictor's move exclude each other through; 1 while a
+ * native evictor runs the region (readahead windows are safe); from word 16,
+ * 32 slots (thread id, first page and end of its last window) that tell a
+ * thread's scan in order from random faults.
+ */
+export const M_GATE = 7;
+export const M_WINDOWS = 8;
+const WORDS = 16 + 3 * 32;
 
 /** Lays out a marker in `sab` (a new one by default; the handler passes a mapping the native path can address). */
 export function createEvictionMarker(hardCapPages: number, sab: SharedArrayBuffer = new SharedArrayBuffer(WORDS * 4)): SharedArrayBuffer {

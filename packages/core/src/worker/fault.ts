@@ -182,7 +182,10 @@ export class FaultServer {
       waitForRoom(eviction, () => stats.get(regionId, STAT.pagesInstalled), EVICTION_WAIT_MS);
     }
     const end = hit.start + hit.length;
-    const pages = (faultFlags & FLAG_MINOR) !== 0 ? 1 : Math.max(1, Math.min(hit.readahead, (end - page) / ps));
+    // An evicting region's readahead windows are the native path's alone: they must exclude the
+    // evictor's moves (native evict/eviction_marker.h), which nothing in JS can. Here, one page.
+    const single = (faultFlags & FLAG_MINOR) !== 0 || eviction !== undefined;
+    const pages = single ? 1 : Math.max(1, Math.min(hit.readahead, (end - page) / ps));
     f.length = pages * ps;
     const req = f.request;
     req.offset = f.offset;

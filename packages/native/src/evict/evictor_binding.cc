@@ -98,7 +98,7 @@ class NativeEvictor : public Napi::ObjectWrap<NativeEvictor> {
     if (c.pages == 0 || c.run_pages == 0 || c.target_pages >= c.max_pages) {
       throw Napi::RangeError::New(env, "NativeEvictor: needs size >= pageSize, runPages > 0 and targetPages < maxPages");
     }
-    ViewBytes marker = Int32View(o, "marker", evict::kMarkerRoomWaiters + 1);
+    ViewBytes marker = Int32View(o, "marker", evict::kMarkerWords);
     c.marker = reinterpret_cast<int32_t*>(marker.data);
     uint64_t installed_index = static_cast<uint64_t>(Number(o, "installedIndex"));
     ViewBytes stats = Int32View(o, "stats", installed_index + 1);
@@ -140,6 +140,9 @@ class NativeEvictor : public Napi::ObjectWrap<NativeEvictor> {
     });
     // After the thread-safe function: cleanup hooks run last-added first, so the thread is joined before it goes.
     cleanup_ = env.AddCleanupHook(std::function<void()>([this] { Close(); }));
+    // This evictor takes the marker's gate around every move: the native fast path may install
+    // readahead windows in the region from now on (eviction_marker.h).
+    std::atomic_ref<int32_t>(c.marker[evict::kMarkerWindows]).store(1);
     thread_ = std::thread([this] {
       core_->Run();
       report_.Release();

@@ -11,7 +11,9 @@
 //   1. is published in the eviction marker (M_FIRST/M_END, then M_ACTIVE):
 //      a fault on one of its pages is re-delivered until step 4;
 //   2. is moved out with UFFDIO_MOVE into the staging buffer (atomic: a
-//      concurrent write lands in the moved page or faults after it);
+//      concurrent write lands in the moved page or faults after it). Steps 1
+//      and 2 hold the marker's gate, which the native fast path's readahead
+//      windows take too (eviction_marker.h says why);
 //   3. with writeback: the run is read from the file (one pread), each moved
 //      page compared with it in place in the staging buffer, and each stretch
 //      of pages that differ written with one pwrite. A pread or pwrite that
@@ -46,13 +48,10 @@
 #include "../sys/clock.h"
 #include "../sys/futex.h"
 #include "../uffd_constants.h"
+#include "eviction_marker.h"
 #include "present_scan.h"
 
 namespace faultline::evict {
-
-// The eviction marker's words (core/src/shared/eviction-marker.ts): keep in step.
-inline constexpr int kMarkerActive = 0, kMarkerFirst = 1, kMarkerEnd = 2, kMarkerHardCap = 3, kMarkerEvicted = 4, kMarkerWake = 5,
-                     kMarkerRoomWaiters = 6;
 
 struct EvictorConfig {
   int uffd = -1;
@@ -193,6 +192,10 @@ class EvictorCore {
     const uint64_t ps = c_.page_size;
     if (staged_ + n > c_.run_pages) DropStaging();  // no room behind the last run
     uint8_t* const staging = c_.staging + staged_ * ps;
+    // Published and moved out with the gate held: a fault window either sees the run and stops
+    // before it, or went in before the move, and its pages go out with the run (eviction_marker.h).
+    EvictionGate gate(c_.marker);
+    gate.EnterExclusive();
     Word(kMarkerFirst).store(static_cast<int32_t>(first));
     Word(kMarkerEnd).store(static_cast<int32_t>(first + n));
     Word(kMarkerActive).store(1);
@@ -209,6 +212,7 @@ class EvictorCore {
       evicted += done;
       k += done;
     }
+    gate.LeaveExclusive();
     if (evicted > 0 && c_.file_fd >= 0) {
       EvictorReport failure{EvictorReport::kWritebackFailed};
       if (!WriteBack(staging, first, n, &failure)) {

@@ -27,6 +27,7 @@
 #include "../pattern_fill.h"
 #include "../uffd_constants.h"
 #include "dirty_bitmap.h"
+#include "eviction_window.h"
 #include "fault_trace.h"
 #include "prefetch_plan.h"
 #include "region_table.h"
@@ -89,11 +90,19 @@ class NativePath {
     } else if (minor) {
       return false;  // the region's resolver decides what a minor fault means: JS
     }
-    // An evicting region: a page of the run being moved out waits for its writeback, and a
-    // region over its hard cap waits for room; both waits are JS's (fault.ts), so leave them to it.
-    if (e.state == kEntryRegion && e.eviction != 0 && !EvictionAllows(e, page, ps)) return false;
     uint64_t end = e.start + e.length;
-    uint64_t length = e.state == kEntryZero ? ps : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps)) * ps;
+    uint64_t pages = e.state == kEntryZero ? 1 : std::max<uint64_t>(1, std::min<uint64_t>(e.readahead, (end - page) / ps));
+    // An evicting region: a page of the run being moved out waits for its writeback, and a
+    // region over its hard cap waits for room; both waits are JS's (fault.ts), so leave them to
+    // it. Otherwise the window may be cut, and is installed with the marker's gate held.
+    EvictionWindow evicting;
+    if (e.state == kEntryRegion && e.eviction != 0) {
+      auto* marker = reinterpret_cast<int32_t*>(static_cast<uintptr_t>(e.eviction));
+      uint32_t installed = static_cast<uint32_t>(stats_.Get(e.region_id, kStatPagesInstalled));
+      int64_t index = static_cast<int64_t>((page - e.start + e.offset) / ps);
+      if (!evicting.Open(marker, index, msg.arg.pagefault.feat.ptid, installed, &pages)) return false;
+    }
+    uint64_t length = pages * ps;
     uint64_t offset = e.offset + (page - e.start);
     // A recording region: the touch goes in the trace before the install wakes the thread, so
     // whoever the thread tells next already finds it there. A page faulted by two threads at
@@ -175,24 +184,6 @@ class NativePath {
     counts.cancelled.fetch_add(t.cancelled, std::memory_order_relaxed);
     counts.failed.fetch_add(t.failed, std::memory_order_relaxed);
     return 1;
-  }
-
-  // The eviction marker's words (core/src/shared/eviction-marker.ts): keep in step.
-  static constexpr int kMarkerActive = 0, kMarkerFirst = 1, kMarkerEnd = 2, kMarkerHardCap = 3, kMarkerEvicted = 4;
-
-  // True when a fault of an evicting region may be served here: its page is not in the run
-  // being evicted (the marker is published before the move, so a fault on a moved page sees
-  // it), and the region is not over its hard cap. The same checks as fault.ts, in the same order.
-  bool EvictionAllows(const RegionEntry& e, uint64_t page, uint64_t ps) const {
-    auto word = [&](int i) {
-      return std::atomic_ref<int32_t>(reinterpret_cast<int32_t*>(static_cast<uintptr_t>(e.eviction))[i]).load();
-    };
-    if (word(kMarkerActive) == 1) {
-      int64_t index = static_cast<int64_t>((page - e.start + e.offset) / ps);
-      if (index >= word(kMarkerFirst) && index < word(kMarkerEnd)) return false;
-    }
-    int64_t resident = static_cast<int64_t>(stats_.Get(e.region_id, kStatPagesInstalled)) - static_cast<uint32_t>(word(kMarkerEvicted));
-    return resident <= word(kMarkerHardCap);
   }
 
   // A write-protect fault of a trackWrites: 'sync' region: its bit in the dirty bitmap, then
