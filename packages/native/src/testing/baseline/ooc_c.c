@@ -5,8 +5,9 @@
  * Faultline's map({ maxResident, evictTo, writeback: true }):
  *
  *   serving:  read(2) on a blocking uffd; per fault, pread the page from the
- *             file and install it with one UFFDIO_COPY (readahead 1, as in
- *             Faultline's evicting regions);
+ *             file and install it with one UFFDIO_COPY (one page per fault:
+ *             the bench's Faultline side maps with readahead 16, which its
+ *             native path applies to faults that continue a scan in order);
  *   budget:   when installing would take the resident count past the budget,
  *             the handler first evicts, synchronously, in the fault path, down
  *             to the low-water mark (default 3/4 of the budget). So the
