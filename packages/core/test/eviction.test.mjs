@@ -132,3 +132,48 @@ test('a failing write(): the run goes back into memory (nothing lost), an ERR_FA
     await handler.close();
   }
 });
+
+// Two threads fault on one page: the first fault's resolver reads the store and then takes its
+// time; the second is served at once, its thread writes the page, and flush() moves the page out
+// and writes it back. When the first answer finally comes, its bytes are older than the store's:
+// installing them would put the page back as it was before the write. The install must see that
+// a run went out since the read and re-deliver instead.
+const TOUCH = `
+const { parentPort, workerData: { buffer, at, value } } = require('node:worker_threads');
+const w = new Uint32Array(buffer);
+if (value === undefined) parentPort.postMessage(w[at]);
+else { w[at] = value; parentPort.postMessage(value); }`;
+
+test('a slow answer read before a page was written and moved out is not installed over the write', async () => {
+  const handler = await FaultHandler.create({ workers: 2, nativeResolvers: false });
+  const errors = [];
+  handler.on('error', (e) => errors.push(e));
+  try {
+    const shared = { store: new SharedArrayBuffer(64 * PAGE), has: new SharedArrayBuffer(64), release: new SharedArrayBuffer(4), calls: new SharedArrayBuffer(4) };
+    const resolver = resolvers.custom(new URL('./fixtures/slow-first-read-resolver.mjs', import.meta.url), { seed: SEED, ...shared });
+    const region = await handler.map({ size: 64 * PAGE, resolver, maxResident: 16 * PAGE, writeback: true });
+    const P = 9;
+    const at = P * 1024 + 3;
+    const touch = (value) => new Promise((resolve, reject) => {
+      const w = new Worker(TOUCH, { eval: true, workerData: { buffer: region.buffer, at, value } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    const calls = new Int32Array(shared.calls);
+    const reader = touch(undefined); // its fault's resolver reads, then waits
+    for (let t0 = Date.now(); Atomics.load(calls, 0) === 0 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(Atomics.load(calls, 0), 1, 'the first fault reached the resolver');
+    assert.equal(await touch(0xfeedf00d), 0xfeedf00d); // a second fault on the page, served at once; then the write
+    assert.equal(await reader, 0xfeedf00d, 'the reader was woken by the second install and sees the write');
+    await region.flush(); // the page goes out, the write to the store
+    assert.equal(new Uint32Array(shared.store)[at], 0xfeedf00d, 'written back');
+    Atomics.store(new Int32Array(shared.release), 0, 1); // the first answer comes, with the old bytes
+    await handler.idle();
+    assert.equal(new Uint32Array(region.buffer)[at], 0xfeedf00d, 'the page holds the write, not the slow answer\'s bytes');
+    assert.equal(new Uint32Array(region.buffer)[at + 1], patternWord(SEED, at + 1));
+    assert.ok(region.stats().retries >= 1, JSON.stringify(region.stats()));
+    assert.equal(errors.length, 0, errors.map((e) => e.message).join('; '));
+  } finally {
+    await handler.close();
+  }
+});

@@ -25,15 +25,19 @@ export const M_WAKE = 5;
 /** Faults waiting on M_EVICTED for room: the evictor makes the wake call only when there are some (it costs a syscall per run). */
 export const M_ROOM_WAITERS = 6;
 /**
- * Native only (native src/evict/eviction_marker.h): the gate a native fault
- * window and the native evictor's move exclude each other through; 1 while a
- * native evictor runs the region (readahead windows are safe); from word 16,
- * 32 slots (thread id, first page and end of its last window) that tell a
- * thread's scan in order from random faults.
+ * The gate an install and the evictor's move of a run exclude each other
+ * through (native src/evict/eviction_marker.h says why): >= 0 installs inside
+ * (GATE_PENDING set while the evictor waits to enter), -1 the evictor is
+ * publishing a run and moving it out.
  */
 export const M_GATE = 7;
+/** Native only: 1 while a native evictor runs the region (readahead windows are safe). */
 export const M_WINDOWS = 8;
+/** Runs published so far: the evictor adds 1 inside the gate, before the run's move. */
+export const M_EPOCH = 10;
+/** Native only, from word 16: 32 slots (thread id, first page and end of its last window) that tell a scan in order from random faults. */
 const WORDS = 16 + 3 * 32;
+const GATE_PENDING = 1 << 30;
 
 /** Lays out a marker in `sab` (a new one by default; the handler passes a mapping the native path can address). */
 export function createEvictionMarker(hardCapPages: number, sab: SharedArrayBuffer = new SharedArrayBuffer(WORDS * 4)): SharedArrayBuffer {
@@ -79,3 +83,49 @@ export function wakeEvictor(marker: Int32Array): void {
   native.futexWake(marker, M_WAKE, 0x7fffffff);
 }
 
+
+/**
+ * An install into an evicting region, from bytes read at the epoch
+ * `epochAtRead` (read before the marker was checked): runs `install` inside
+ * the gate if no run was published since, so no page the bytes cover can have
+ * been moved out after they were read (its newer bytes would be on their way
+ * to the store, and the install would put the old ones back). Returns false,
+ * without installing, when a run was published meanwhile: the caller
+ * re-delivers the fault and it is resolved again from the store.
+ */
+export function installIfNoRunSince(marker: Int32Array, epochAtRead: number, install: () => void): boolean {
+  enterShared(marker);
+  try {
+    if (Atomics.load(marker, M_EPOCH) !== epochAtRead) return false;
+    install();
+    return true;
+  } finally {
+    Atomics.sub(marker, M_GATE, 1);
+  }
+}
+
+/** The evictor's side: publishes and moves out a run inside the gate, alone; counts the run in M_EPOCH. */
+export function publishAndMove(marker: Int32Array, publishAndMoveRun: () => void): void {
+  Atomics.or(marker, M_GATE, GATE_PENDING);
+  for (let spins = 0; Atomics.compareExchange(marker, M_GATE, GATE_PENDING, -1) !== GATE_PENDING; spins++) pause(marker, spins);
+  try {
+    Atomics.add(marker, M_EPOCH, 1);
+    publishAndMoveRun();
+  } finally {
+    Atomics.store(marker, M_GATE, 0);
+  }
+}
+
+function enterShared(marker: Int32Array): void {
+  for (let spins = 0; ; spins++) {
+    const v = Atomics.load(marker, M_GATE);
+    if (v >= 0 && (v & GATE_PENDING) === 0 && Atomics.compareExchange(marker, M_GATE, v, v + 1) === v) return;
+    pause(marker, spins);
+  }
+}
+
+// The other side holds the gate for microseconds; past a short spin, sleep a little so that on
+// one CPU it gets to run. Serve loops and evictors are worker threads (Atomics.wait is allowed).
+function pause(marker: Int32Array, spins: number): void {
+  if (spins >= 64) Atomics.wait(marker, M_GATE, Atomics.load(marker, M_GATE), 0.02);
+}

@@ -31,7 +31,7 @@ import { WRITEBACK_RETRY_MS } from '../handler/eviction-policy.js';
 import type { PageResolver, ResolveResult, ResolverInfo, ResolverSpec } from '../resolver.js';
 import { STAT, STAT_COUNT } from '../shared/region-stats.js';
 import { ResolverRegistry } from './resolver-registry.js';
-import { M_ACTIVE, M_END, M_EVICTED, M_FIRST, M_WAKE, residentPages, wakeRoomWaiters } from '../shared/eviction-marker.js';
+import { M_ACTIVE, M_END, M_EVICTED, M_FIRST, M_WAKE, publishAndMove, residentPages, wakeRoomWaiters } from '../shared/eviction-marker.js';
 
 export interface EvictorJob {
   uffdFd: number;
@@ -166,21 +166,25 @@ class Evictor {
   /** Steps 1-4 above for pages [first, first + n); returns the pages evicted. */
   private async evictRun(first: number, n: number): Promise<number> {
     const { ps, marker, job } = this;
-    Atomics.store(marker, M_FIRST, first);
-    Atomics.store(marker, M_END, first + n);
-    Atomics.store(marker, M_ACTIVE, 1);
+    const moved = new Uint8Array(n);
     try {
-      // Move what is there (a page may have gone since the scan only by our own hand; skip holes).
-      const moved = new Uint8Array(n);
-      for (let k = 0; k < n; ) {
-        const res = native.uffdMove(job.uffdFd, job.staging + k * ps, job.address + (first + k) * ps, (n - k) * ps, UFFDIO_MOVE_MODE_DONTWAKE);
-        if (res > 0) {
-          moved.fill(1, k, k + res / ps);
-          k += res / ps;
-        } else {
-          k++; // a hole or a page that cannot move (e.g. the shared zero page): it stays
+      // Published and moved out inside the marker's gate: an install either sees the run, or went in
+      // before the move and its page goes out with the run (eviction-marker.ts installIfNoRunSince).
+      publishAndMove(marker, () => {
+        Atomics.store(marker, M_FIRST, first);
+        Atomics.store(marker, M_END, first + n);
+        Atomics.store(marker, M_ACTIVE, 1);
+        // Move what is there (a page may have gone since the scan only by our own hand; skip holes).
+        for (let k = 0; k < n; ) {
+          const res = native.uffdMove(job.uffdFd, job.staging + k * ps, job.address + (first + k) * ps, (n - k) * ps, UFFDIO_MOVE_MODE_DONTWAKE);
+          if (res > 0) {
+            moved.fill(1, k, k + res / ps);
+            k += res / ps;
+          } else {
+            k++; // a hole or a page that cannot move (e.g. the shared zero page): it stays
+          }
         }
-      }
+      });
       let evicted = 0;
       for (let k = 0; k < n; k++) evicted += moved[k]!;
       if (evicted === 0) return 0;

@@ -32,7 +32,7 @@ import type { UffdTable } from '../shared/uffd-table.js';
 import type { FailurePolicy } from './failure.js';
 import type { FaultInstaller, InstallKind } from './installer.js';
 import { ScratchPool, type Scratch } from './scratch.js';
-import { M_ACTIVE, M_END, M_FIRST, waitForRoom } from '../shared/eviction-marker.js';
+import { M_ACTIVE, M_END, M_EPOCH, M_FIRST, installIfNoRunSince, waitForRoom } from '../shared/eviction-marker.js';
 import { serveWriteFault } from '../shared/dirty-bitmap.js';
 
 /** One fault on its way from the table lookup to the install. */
@@ -60,6 +60,9 @@ class Fault {
   held = false;
   /** Resolver calls made after the first (onError { retry }). */
   attempts = 0;
+  /** An evicting region's marker, and its M_EPOCH before the fault looked at it (installs check it). */
+  eviction: Int32Array | null = null;
+  evictionEpoch = 0;
 
   constructor(pageSize: number) {
     this.request = { offset: 0, length: 0, address: 0, write: false, minor: false, pageSize, regionId: 0, uffdId: 0 };
@@ -170,7 +173,11 @@ export class FaultServer {
     // A page of a run being evicted: its bytes are on their way to the store. Re-deliver
     // until the run is released; then the resolver gives the written-back bytes.
     const eviction = this.deps.resolvers.evictionOf?.(regionId);
+    f.eviction = eviction ?? null;
     if (eviction !== undefined) {
+      // Read before the look at the marker: a run published after it changes the epoch, and the
+      // install (which the resolver's read can precede by a long time) then re-delivers instead.
+      f.evictionEpoch = Atomics.load(eviction, M_EPOCH);
       if (Atomics.load(eviction, M_ACTIVE) === 1) {
         const index = f.offset / ps;
         if (index >= Atomics.load(eviction, M_FIRST) && index < Atomics.load(eviction, M_END)) {
@@ -347,7 +354,20 @@ export class FaultServer {
   }
 
   private install(f: Fault, kind: InstallKind, length: number, source: ArrayBufferView | null): void {
-    const res = this.deps.installer.install(f.fd, f.regionId, kind, f.page, length, source, f.pageSize, f.writeProtect);
+    const { installer } = this.deps;
+    let res = 0;
+    const put = (): void => {
+      res = installer.install(f.fd, f.regionId, kind, f.page, length, source, f.pageSize, f.writeProtect);
+    };
+    if (f.eviction === null) {
+      put();
+    } else if (!installIfNoRunSince(f.eviction, f.evictionEpoch, put)) {
+      // A run was moved out since the resolver read: its bytes may be older than the store's (a
+      // stale fault whose page another install served, was written and went out meanwhile). The
+      // thread, if it still waits, faults again and the page is resolved anew.
+      installer.retry(f.fd, f.regionId, f.page, f.pageSize);
+      return;
+    }
     if (res === 0) return;
     const err = new FaultlineError(
       'ERR_FAULTLINE_INSTALL_FAILED',

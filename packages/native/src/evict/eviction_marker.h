@@ -14,10 +14,12 @@
 // marker and stops before it, or the run is moved out after the window went
 // in, with the window's pages (and their writes) in it.
 //
-// Only native code takes the gate, and never across anything that can block
-// for long (one pread of the page cache and one install; one UFFDIO_MOVE of a
-// run): waits are short spins. No thread that takes it can stop inside it
-// short of the whole process ending.
+// The JS serve loops take it too, around an install only (their resolver's
+// read can be slow and asynchronous, so they read first and check at install
+// time, under the gate, that no run was published since: kMarkerEpoch), and so
+// does the JS evictor around its publish and move. Nobody holds it across
+// anything that can block for long (one pread of the page cache and one
+// install; one UFFDIO_MOVE of a run): waits are short spins.
 #pragma once
 #include <sched.h>
 
@@ -33,6 +35,9 @@ inline constexpr int kMarkerActive = 0, kMarkerFirst = 1, kMarkerEnd = 2, kMarke
                      kMarkerGate = 7,
                      // 1 while a native evictor runs the region (it takes the gate): readahead windows are safe.
                      kMarkerWindows = 8,
+                     // Runs published so far, counted inside the gate: JS installs check nothing was published
+                     // since they read their bytes (core shared/eviction-marker.ts installIfNoRunSince).
+                     kMarkerEpoch = 10,
                      // kStreamSlots slots of kStreamWords (faulting thread id, the first page and one past the
                      // last of its last window): a thread's fault inside that window, past its first page,
                      // continues its scan in order (serve/eviction_window.h).

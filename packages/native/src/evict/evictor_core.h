@@ -196,6 +196,7 @@ class EvictorCore {
     // before it, or went in before the move, and its pages go out with the run (eviction_marker.h).
     EvictionGate gate(c_.marker);
     gate.EnterExclusive();
+    Word(kMarkerEpoch).add(1);
     Word(kMarkerFirst).store(static_cast<int32_t>(first));
     Word(kMarkerEnd).store(static_cast<int32_t>(first + n));
     Word(kMarkerActive).store(1);
