@@ -164,7 +164,9 @@ test('a slow answer read before a page was written and moved out is not installe
     for (let t0 = Date.now(); Atomics.load(calls, 0) === 0 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 2));
     assert.equal(Atomics.load(calls, 0), 1, 'the first fault reached the resolver');
     assert.equal(await touch(0xfeedf00d), 0xfeedf00d); // a second fault on the page, served at once; then the write
-    assert.equal(await reader, 0xfeedf00d, 'the reader was woken by the second install and sees the write');
+    // The second install wakes the reader too; it reads the page before or after the writer's store lands.
+    const seen = await reader;
+    assert.ok(seen === 0xfeedf00d || seen === patternWord(SEED, at), `the reader was woken by the second install and read ${seen}`);
     await region.flush(); // the page goes out, the write to the store
     assert.equal(new Uint32Array(shared.store)[at], 0xfeedf00d, 'written back');
     Atomics.store(new Int32Array(shared.release), 0, 1); // the first answer comes, with the old bytes
