@@ -14,7 +14,7 @@ import { createEvictionMarker } from '../shared/eviction-marker.js';
 import { startJsEvictor } from './js-evictor.js';
 import { nativeStore, startNativeEvictor } from './native-evictor.js';
 import type { ResolverSpec } from '../resolver.js';
-import { builtinName } from '../resolvers/index.js';
+import { NATIVE_MISSING_RESOLVERS, nativeServesMissing } from './native-resolvers.js';
 
 /** What an evicting region did so far. */
 export interface EvictionStats {
@@ -43,9 +43,6 @@ export interface RunningEvictor {
   stop(): Promise<void>;
 }
 
-/** The resolvers the native fast path serves itself (native-resolvers.ts; page-cache is for minor faults). */
-const NATIVE_SERVED: ReadonlySet<string> = new Set(['zero', 'pattern', 'file', 'snapshot']);
-
 /**
  * Why an evicting region cannot have `readahead` > 1, or null when it can:
  * its windows must exclude the evictor's moves (native
@@ -54,8 +51,8 @@ const NATIVE_SERVED: ReadonlySet<string> = new Set(['zero', 'pattern', 'file', '
  */
 export function evictingReadaheadRefusal(spec: ResolverSpec, writeback: boolean, nativePath: boolean): string | null {
   if (!nativePath) return 'readahead with maxResident needs the native fast path (nativeResolvers: true, the default); use readahead: 1';
-  if (!NATIVE_SERVED.has(builtinName(spec) ?? '')) {
-    return `readahead with maxResident needs a built-in resolver the native fast path serves (${[...NATIVE_SERVED].join(', ')}); use readahead: 1 with this one`;
+  if (!nativeServesMissing(spec)) {
+    return `readahead with maxResident needs a built-in resolver the native fast path serves (${NATIVE_MISSING_RESOLVERS.join(', ')}); use readahead: 1 with this one`;
   }
   if (nativeStore(spec, writeback) === null) {
     return 'readahead with maxResident needs the native evictor: writeback to resolvers.file(path, { writable: true }), or no writeback; use readahead: 1 otherwise';

@@ -31,6 +31,14 @@ export interface PreparedNative {
 
 const nothingToRelease = (): void => undefined;
 
+/** The built-ins whose missing faults the native path serves itself: prepareNative()'s cases but page-cache (minor faults only). */
+export const NATIVE_MISSING_RESOLVERS: readonly string[] = ['zero', 'pattern', 'file', 'snapshot'];
+
+/** True when the native fast path serves `spec`'s missing faults itself (no fd opened: a question, not a preparation). */
+export function nativeServesMissing(spec: ResolverSpec): boolean {
+  return NATIVE_MISSING_RESOLVERS.includes(builtinName(spec) ?? '');
+}
+
 /**
  * The native form of `spec`, or null when the waiter cannot run it (a custom
  * resolver). Opening or mapping may throw the usual errno errors.

@@ -31,8 +31,6 @@ export const M_ROOM_WAITERS = 6;
  * publishing a run and moving it out.
  */
 export const M_GATE = 7;
-/** Native only: 1 while a native evictor runs the region (readahead windows are safe). */
-export const M_WINDOWS = 8;
 /** Runs published so far: the evictor adds 1 inside the gate, before the run's move. */
 export const M_EPOCH = 10;
 /** Native only, from word 16: 32 slots (thread id, first page and end of its last window) that tell a scan in order from random faults. */
@@ -85,23 +83,25 @@ export function wakeEvictor(marker: Int32Array): void {
 
 
 /**
- * An install into an evicting region, from bytes read at the epoch
- * `epochAtRead` (read before the marker was checked): runs `install` inside
- * the gate if no run was published since, so no page the bytes cover can have
- * been moved out after they were read (its newer bytes would be on their way
- * to the store, and the install would put the old ones back). Returns false,
- * without installing, when a run was published meanwhile: the caller
- * re-delivers the fault and it is resolved again from the store.
+ * Before an install into an evicting region from bytes read at the epoch
+ * `epochAtRead` (read before the marker was checked): enters the gate and
+ * returns true if no run was published since, so no page the bytes cover can
+ * have been moved out after they were read (its newer bytes would be on their
+ * way to the store, and the install would put the old ones back); the caller
+ * installs, then calls leaveInstallGate(). Returns false, outside the gate,
+ * when a run was published meanwhile: the caller re-delivers the fault and it
+ * is resolved again from the store.
  */
-export function installIfNoRunSince(marker: Int32Array, epochAtRead: number, install: () => void): boolean {
+export function enterInstallGate(marker: Int32Array, epochAtRead: number): boolean {
   enterShared(marker);
-  try {
-    if (Atomics.load(marker, M_EPOCH) !== epochAtRead) return false;
-    install();
-    return true;
-  } finally {
-    Atomics.sub(marker, M_GATE, 1);
-  }
+  if (Atomics.load(marker, M_EPOCH) === epochAtRead) return true;
+  leaveInstallGate(marker);
+  return false;
+}
+
+/** After an install that enterInstallGate() let in. */
+export function leaveInstallGate(marker: Int32Array): void {
+  Atomics.sub(marker, M_GATE, 1);
 }
 
 /** The evictor's side: publishes and moves out a run inside the gate, alone; counts the run in M_EPOCH. */

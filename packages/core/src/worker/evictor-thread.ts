@@ -169,7 +169,7 @@ class Evictor {
     const moved = new Uint8Array(n);
     try {
       // Published and moved out inside the marker's gate: an install either sees the run, or went in
-      // before the move and its page goes out with the run (eviction-marker.ts installIfNoRunSince).
+      // before the move and its page goes out with the run (eviction-marker.ts enterInstallGate).
       publishAndMove(marker, () => {
         Atomics.store(marker, M_FIRST, first);
         Atomics.store(marker, M_END, first + n);

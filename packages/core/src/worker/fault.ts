@@ -32,7 +32,7 @@ import type { UffdTable } from '../shared/uffd-table.js';
 import type { FailurePolicy } from './failure.js';
 import type { FaultInstaller, InstallKind } from './installer.js';
 import { ScratchPool, type Scratch } from './scratch.js';
-import { M_ACTIVE, M_END, M_EPOCH, M_FIRST, installIfNoRunSince, waitForRoom } from '../shared/eviction-marker.js';
+import { M_ACTIVE, M_END, M_EPOCH, M_FIRST, enterInstallGate, leaveInstallGate, waitForRoom } from '../shared/eviction-marker.js';
 import { serveWriteFault } from '../shared/dirty-bitmap.js';
 
 /** One fault on its way from the table lookup to the install. */
@@ -355,18 +355,19 @@ export class FaultServer {
 
   private install(f: Fault, kind: InstallKind, length: number, source: ArrayBufferView | null): void {
     const { installer } = this.deps;
-    let res = 0;
-    const put = (): void => {
-      res = installer.install(f.fd, f.regionId, kind, f.page, length, source, f.pageSize, f.writeProtect);
-    };
-    if (f.eviction === null) {
-      put();
-    } else if (!installIfNoRunSince(f.eviction, f.evictionEpoch, put)) {
+    const eviction = f.eviction;
+    if (eviction !== null && !enterInstallGate(eviction, f.evictionEpoch)) {
       // A run was moved out since the resolver read: its bytes may be older than the store's (a
       // stale fault whose page another install served, was written and went out meanwhile). The
       // thread, if it still waits, faults again and the page is resolved anew.
       installer.retry(f.fd, f.regionId, f.page, f.pageSize);
       return;
+    }
+    let res: number;
+    try {
+      res = installer.install(f.fd, f.regionId, kind, f.page, length, source, f.pageSize, f.writeProtect);
+    } finally {
+      if (eviction !== null) leaveInstallGate(eviction);
     }
     if (res === 0) return;
     const err = new FaultlineError(

@@ -33,10 +33,8 @@ inline constexpr int kMarkerActive = 0, kMarkerFirst = 1, kMarkerEnd = 2, kMarke
                      // >= 0: fault windows inside the gate (low bits), kGatePending set when the evictor waits
                      // to enter; -1: the evictor holds it.
                      kMarkerGate = 7,
-                     // 1 while a native evictor runs the region (it takes the gate): readahead windows are safe.
-                     kMarkerWindows = 8,
                      // Runs published so far, counted inside the gate: JS installs check nothing was published
-                     // since they read their bytes (core shared/eviction-marker.ts installIfNoRunSince).
+                     // since they read their bytes (core shared/eviction-marker.ts enterInstallGate).
                      kMarkerEpoch = 10,
                      // kStreamSlots slots of kStreamWords (faulting thread id, the first page and one past the
                      // last of its last window): a thread's fault inside that window, past its first page,

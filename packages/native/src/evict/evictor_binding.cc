@@ -140,9 +140,6 @@ class NativeEvictor : public Napi::ObjectWrap<NativeEvictor> {
     });
     // After the thread-safe function: cleanup hooks run last-added first, so the thread is joined before it goes.
     cleanup_ = env.AddCleanupHook(std::function<void()>([this] { Close(); }));
-    // This evictor takes the marker's gate around every move: the native fast path may install
-    // readahead windows in the region from now on (eviction_marker.h).
-    std::atomic_ref<int32_t>(c.marker[evict::kMarkerWindows]).store(1);
     thread_ = std::thread([this] {
       core_->Run();
       report_.Release();

@@ -4,10 +4,10 @@
 // until it is destroyed, after the install (evict/eviction_marker.h: the
 // native evictor cannot publish and move a run out in between).
 //
-// A window wider than the faulting page is used only where it is safe and
-// pays: a native evictor runs the region (it takes the gate; a JS evictor
-// does not), and the fault continues the window its thread faulted last,
-// i.e. that thread reads the region in order. A random access pattern gets
+// A window wider than the faulting page is used only where it pays: the
+// fault continues the window its thread faulted last, i.e. that thread reads
+// the region in order (it is safe wherever this path serves: both evictors
+// take the gate). A random access pattern gets
 // one page per fault, as without readahead: installing pages nobody asked
 // for would only evict pages in use sooner. Streams are told apart by the
 // faulting thread (UFFD_FEATURE_THREAD_ID, which Faultline's own uffd asks
@@ -55,7 +55,7 @@ class EvictionWindow {
       // In order: past the first page of the thread's last window, up to its end. A window that met
       // pages already resident stopped there, so the next fault of the scan can come before the end.
       bool continues = static_cast<uint32_t>(Word(slot)) == tid && index > Word(slot + 1) && index <= Word(slot + 2);
-      if (Word(evict::kMarkerWindows) != 1 || !continues) {
+      if (!continues) {
         *pages = 1;
       } else {
         if (active && first > index && first < index + static_cast<int64_t>(*pages)) *pages = static_cast<uint64_t>(first - index);
