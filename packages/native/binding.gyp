@@ -52,7 +52,8 @@
             "src/testing/toucher.cc",
             "src/testing/ring_binding.cc",
             "src/testing/errno_error.cc",
-            "src/testing/ooc_binding.cc"
+            "src/testing/ooc_binding.cc",
+            "src/testing/move_out_binding.cc"
           ]
         },
         {

@@ -75,3 +75,21 @@ export declare function oocRandom(address: number, elements: number, updates: nu
 export declare function oocInitFile(path: string, elements: number): void;
 /** Reads the file (not any mapping) and returns how many elements differ from 3i + 1 + (times i was drawn). */
 export declare function oocCheckFile(path: string, elements: number, updates: number, seed: number): number;
+
+// ---------------------------------------------------------------- testing/move_out_binding.cc
+
+/**
+ * The native evictor's MoveRunOut (src/evict/move_out.h): moves the run of
+ * `pages` pages at `src` into the empty, uffd-registered slots at `dst` with
+ * UFFDIO_MOVE. Bit i of `lies` makes the i-th call answer "refused" whatever
+ * it moved, as Linux 6.18 sometimes does. Returns what MoveRunOut concluded.
+ */
+export declare function moveRunOut(
+  uffd: number,
+  pagemapFd: number,
+  dst: number,
+  src: number,
+  pages: number,
+  pageSize: number,
+  lies: number,
+): { count: number; moved: number[]; calls: number };

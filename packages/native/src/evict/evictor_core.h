@@ -41,6 +41,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -49,6 +50,7 @@
 #include "../sys/futex.h"
 #include "../uffd_constants.h"
 #include "eviction_marker.h"
+#include "move_out.h"
 #include "present_scan.h"
 
 namespace faultline::evict {
@@ -200,19 +202,18 @@ class EvictorCore {
     Word(kMarkerFirst).store(static_cast<int32_t>(first));
     Word(kMarkerEnd).store(static_cast<int32_t>(first + n));
     Word(kMarkerActive).store(1);
-    // Move what is there (a page may have gone since the scan only by our own hand; skip holes).
-    moved_.assign(n, 0);
-    uint64_t evicted = 0;
-    for (uint64_t k = 0; k < n;) {
-      uint64_t done = Move(staging + k * ps, c_.address + (first + k) * ps, (n - k) * ps, UFFDIO_MOVE_MODE_DONTWAKE) / ps;
-      if (done == 0) {
-        k++;  // a hole or a page that cannot move (e.g. the shared zero page): it stays
-        continue;
-      }
-      std::fill(moved_.begin() + static_cast<long>(k), moved_.begin() + static_cast<long>(k + done), 1);
-      evicted += done;
-      k += done;
+    // Move what is there (a page may have gone since the scan only by our own hand; holes stay).
+    // Which pages went is read back from the slots when the kernel's answers were short: it can
+    // report a page it moved as refused (move_out.h).
+    auto move = [this](uint64_t dst, uint64_t src, uint64_t len) { return Move(dst, src, len, UFFDIO_MOVE_MODE_DONTWAKE); };
+    int64_t out = MoveRunOut(move, c_.pagemap_fd, reinterpret_cast<uint64_t>(staging), c_.address + first * ps, n, ps, &moved_, &slot_ranges_);
+    if (out < 0) {
+      // Cannot read our own page table: count what the kernel said, and say that the run may lose pages.
+      LogLine("faultline: evictor could not read which pages moved out (errno %d); pages %llu..%llu may lose their last writes\n",
+              static_cast<int>(-out), static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + n - 1));
+      out = static_cast<int64_t>(std::count(moved_.begin(), moved_.end(), 1));
     }
+    uint64_t evicted = static_cast<uint64_t>(out);
     gate.LeaveExclusive();
     if (evicted > 0 && c_.file_fd >= 0) {
       EvictorReport failure{EvictorReport::kWritebackFailed};
@@ -305,15 +306,23 @@ class EvictorCore {
     const uint64_t ps = c_.page_size;
     for (uint64_t k = 0; k < n; k++) {
       if (!moved_[k]) continue;
-      if (Move(c_.address + (first + k) * ps, reinterpret_cast<uint64_t>(staging + k * ps), ps, 0) != ps) {
-        // Cannot happen while the run is marked (its faults wait); if it does, the bytes must not be lost silently.
-        char line[160];
-        int len = snprintf(line, sizeof(line), "faultline: could not move page %llu back after a failed writeback (errno %d)\n",
-                           static_cast<unsigned long long>(first + k), errno);
-        if (write(2, line, static_cast<size_t>(len)) < 0) {
-          // nothing more to do
-        }
-      }
+      const uint64_t slot = reinterpret_cast<uint64_t>(staging + k * ps);
+      if (Move(c_.address + (first + k) * ps, slot, ps, 0) == ps) continue;
+      const int err = errno;
+      // A refusal is believed only if the page is still in its slot (move_out.h: a move can be reported refused and done).
+      if (ScanPresent(c_.pagemap_fd, slot, ps, 0, 1, &slot_ranges_) == 0 && slot_ranges_.empty()) continue;
+      // Cannot happen while the run is marked (its faults wait); if it does, the bytes must not be lost silently.
+      LogLine("faultline: could not move page %llu back after a failed writeback (errno %d)\n", static_cast<unsigned long long>(first + k), err);
+    }
+  }
+
+  // One line on stderr, written at once (no stdio buffer between threads).
+  template <class... Args>
+  static void LogLine(const char* format, Args... args) {
+    char line[200];
+    int len = snprintf(line, sizeof(line), format, args...);
+    if (len > 0 && write(2, line, std::min(static_cast<size_t>(len), sizeof(line) - 1)) < 0) {
+      // nothing more to do
     }
   }
 
@@ -322,6 +331,7 @@ class EvictorCore {
   std::vector<uint8_t> store_;  // the run as the file has it
   std::vector<uint8_t> moved_;  // per page of the run: moved out
   std::vector<PresentRange> ranges_;
+  std::vector<PresentRange> slot_ranges_;  // the staging slots that hold a page (MoveRunOut)
   uint64_t hand_ = 0;
   uint64_t staged_ = 0;  // staging slots in use since the last drop
   int64_t paused_until_ms_ = 0;

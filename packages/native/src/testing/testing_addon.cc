@@ -14,6 +14,7 @@ class FaultlineTestingAddon : public Napi::Addon<FaultlineTestingAddon> {
     InitRingTesting(env, exports);
     InitErrnoError(env, exports);
     InitOocWorkload(env, exports);
+    InitMoveOut(env, exports);
   }
 };
 

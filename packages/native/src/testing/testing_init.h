@@ -10,5 +10,6 @@ void InitToucher(Napi::Env env, Napi::Object exports);      // toucher.cc: touch
 void InitRingTesting(Napi::Env env, Napi::Object exports);  // ring_binding.cc: ringProduce, encodeUffdMsg
 void InitErrnoError(Napi::Env env, Napi::Object exports);   // errno_error.cc: makeErrnoError
 void InitOocWorkload(Napi::Env env, Napi::Object exports);  // ooc_binding.cc: the out-of-core bench workload
+void InitMoveOut(Napi::Env env, Napi::Object exports);      // move_out_binding.cc: the evictor's MoveRunOut with lying moves
 
 }  // namespace faultline
