@@ -30,6 +30,7 @@ import { codeOf } from '../errors.js';
 import { WRITEBACK_RETRY_MS } from '../handler/eviction-policy.js';
 import type { PageResolver, ResolveResult, ResolverInfo, ResolverSpec } from '../resolver.js';
 import { STAT, STAT_COUNT } from '../shared/region-stats.js';
+import { moveRunOut } from './move-run-out.js';
 import { ResolverRegistry } from './resolver-registry.js';
 import { M_ACTIVE, M_END, M_EVICTED, M_FIRST, M_WAKE, publishAndMove, residentPages, wakeRoomWaiters } from '../shared/eviction-marker.js';
 
@@ -167,6 +168,7 @@ class Evictor {
   private async evictRun(first: number, n: number): Promise<number> {
     const { ps, marker, job } = this;
     const moved = new Uint8Array(n);
+    let evicted = 0;
     try {
       // Published and moved out inside the marker's gate: an install either sees the run, or went in
       // before the move and its page goes out with the run (eviction-marker.ts enterInstallGate).
@@ -174,19 +176,18 @@ class Evictor {
         Atomics.store(marker, M_FIRST, first);
         Atomics.store(marker, M_END, first + n);
         Atomics.store(marker, M_ACTIVE, 1);
-        // Move what is there (a page may have gone since the scan only by our own hand; skip holes).
-        for (let k = 0; k < n; ) {
-          const res = native.uffdMove(job.uffdFd, job.staging + k * ps, job.address + (first + k) * ps, (n - k) * ps, UFFDIO_MOVE_MODE_DONTWAKE);
-          if (res > 0) {
-            moved.fill(1, k, k + res / ps);
-            k += res / ps;
-          } else {
-            k++; // a hole or a page that cannot move (e.g. the shared zero page): it stays
-          }
-        }
+        // Move what is there (a page may have gone since the scan only by our own hand; holes stay).
+        // Which pages went is read back from the slots when an answer was short (move-run-out.ts).
+        evicted = moveRunOut(
+          (dst, src, length) => native.uffdMove(job.uffdFd, dst, src, length, UFFDIO_MOVE_MODE_DONTWAKE),
+          (start, end) => native.pagemapScanPresent(this.pagemapFd, start, end),
+          job.staging,
+          job.address + first * ps,
+          n,
+          ps,
+          moved,
+        );
       });
-      let evicted = 0;
-      for (let k = 0; k < n; k++) evicted += moved[k]!;
       if (evicted === 0) return 0;
       if (job.writeback) {
         try {
@@ -225,8 +226,10 @@ class Evictor {
     const { ps, job } = this;
     for (let k = 0; k < n; k++) {
       if (!moved[k]) continue;
-      const res = native.uffdMove(job.uffdFd, job.address + (first + k) * ps, job.staging + k * ps, ps, 0);
-      if (res !== ps) {
+      const slot = job.staging + k * ps;
+      const res = native.uffdMove(job.uffdFd, job.address + (first + k) * ps, slot, ps, 0);
+      // A refusal is believed only if the page is still in its slot (move-run-out.ts: a move can be reported refused and done).
+      if (res !== ps && native.pagemapScanPresent(this.pagemapFd, slot, slot + ps).length > 0) {
         // Cannot happen while the run is marked (its faults wait); if it does, the bytes must not be lost silently.
         native.writeStderr(`faultline: could not move page ${first + k} of region "${job.resolver.info.name}" back after a failed writeback (errno ${-res})\n`);
       }
