@@ -117,3 +117,28 @@ test('native evictor: a pwrite refused by a full file system moves the run back 
     execFileSync('umount', [mnt]);
   }
 });
+
+// Flushes asked for while another is pending are served by the same pass: every one of them
+// must settle when it ends (the evictors once answered only the newest, and the others waited
+// until the region was unmapped).
+for (const evictor of ['native', 'js']) {
+  test(`${evictor} evictor: flushes asked for together all resolve, and the file then holds every write`, async () => {
+    const file = `${tmp.dir}/together-${evictor}.bin`;
+    writePatternFile(file, 64 * PAGE, SEED);
+    const handler = await FaultHandler.create({ workers: 1, nativeResolvers: evictor === 'native' });
+    try {
+      const region = await handler.map({ size: 64 * PAGE, resolver: resolvers.file(file, { writable: true }), maxResident: 16 * PAGE, writeback: true });
+      assert.equal(region.evictionStats().evictor, evictor);
+      const w = new Uint32Array(region.buffer);
+      for (let p = 0; p < 64; p++) w[p * 1024 + 5] = p + 100;
+      let timer;
+      const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('a flush never settled')), 10_000)));
+      await Promise.race([Promise.all([region.flush(), region.flush(), region.flush()]), late]).finally(() => clearTimeout(timer));
+      const onDisk = new Uint32Array(readFileSync(file).buffer);
+      for (let p = 0; p < 64; p++) assert.equal(onDisk[p * 1024 + 5], p + 100, `page ${p} in the file`);
+      await region.unmap();
+    } finally {
+      await handler.close();
+    }
+  });
+}

@@ -11,6 +11,7 @@ import { wakeEvictor } from '../shared/eviction-marker.js';
 import type { EvictorJob } from '../worker/evictor-thread.js';
 import type { EvictorRequest, RunningEvictor } from './evictors.js';
 import { INTERVAL_MS, RUN_PAGES } from './eviction-policy.js';
+import { FlushRequests } from './flush-requests.js';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -40,7 +41,7 @@ export async function startJsEvictor(req: EvictorRequest, statsSab: SharedArrayB
   };
   const worker = new Worker(new URL('../worker/evictor-thread.js', import.meta.url), { workerData: job });
   worker.unref();
-  const flushes = new Map<number, () => void>();
+  const flushes = new FlushRequests();
   let ready!: () => void;
   let failed!: (err: Error) => void;
   const started = new Promise<void>((resolve, reject) => {
@@ -64,7 +65,7 @@ export async function startJsEvictor(req: EvictorRequest, statsSab: SharedArrayB
       ready();
     } else if (msg.type === 'failed') failed(new FaultlineError(msg.error!.code, msg.error!.message));
     else if (msg.type === 'error') onError(new FaultlineError(msg.error!.code, msg.error!.message));
-    else if (msg.type === 'flushed') flushes.get(msg.seq!)?.();
+    else if (msg.type === 'flushed') flushes.served(msg.seq!);
   });
   worker.once('error', (err) => died(`died (${err.message})`));
   worker.once('exit', () => died('exited'));
@@ -82,10 +83,9 @@ export async function startJsEvictor(req: EvictorRequest, statsSab: SharedArrayB
     kind: 'js',
     stats: () => ({ evicted: counters[0]!, writtenBack: counters[1]!, passes: counters[2]!, maxResidentSeen: counters[3]! }),
     flush() {
-      const seq = Atomics.add(control, 2, 1) + 1;
-      const done = new Promise<void>((resolve) => flushes.set(seq, resolve));
+      const done = flushes.wait(Atomics.add(control, 2, 1) + 1);
       wakeEvictor(marker);
-      return done.finally(() => flushes.delete(seq));
+      return done;
     },
     async stop() {
       stopping = true;
@@ -94,7 +94,7 @@ export async function startJsEvictor(req: EvictorRequest, statsSab: SharedArrayB
       const late = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
       await stopped;
       clearTimeout(late);
-      for (const resolve of flushes.values()) resolve();
+      flushes.releaseAll();
       release();
     },
   };

@@ -14,6 +14,7 @@ import type { FileOptions } from '../resolvers/file.js';
 import { STAT, STAT_COUNT } from '../shared/region-stats.js';
 import type { EvictorRequest, RunningEvictor } from './evictors.js';
 import { INTERVAL_MS, RUN_PAGES, WRITEBACK_RETRY_MS } from './eviction-policy.js';
+import { FlushRequests } from './flush-requests.js';
 
 /** Where a native evictor writes back: a file, or nowhere (no writeback). */
 export type NativeStore = { path: string; offset: number } | 'none';
@@ -36,12 +37,12 @@ export function startNativeEvictor(
 ): RunningEvictor {
   // Our own fd, read-write, as the JS file resolver opens it for write(): it goes with the evictor.
   const fd = store === 'none' ? -1 : openSync(store.path, 'r+');
-  const flushes = new Map<number, () => void>();
+  const flushes = new FlushRequests();
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
   const name = req.resolver.info.name;
   const onReport = (r: Report): void => {
-    if (r.type === 'flushed') flushes.get(r.seq)?.();
+    if (r.type === 'flushed') flushes.served(r.seq);
     else if (r.type === 'stopped') stopped();
     else {
       onError(
@@ -82,8 +83,7 @@ export function startNativeEvictor(
     kind: 'native',
     stats: () => evictor.stats(),
     flush() {
-      const seq = evictor.flush();
-      return new Promise<void>((resolve) => flushes.set(seq, resolve)).finally(() => flushes.delete(seq));
+      return flushes.wait(evictor.flush());
     },
     async stop() {
       evictor.stop();
@@ -91,7 +91,7 @@ export function startNativeEvictor(
       // going away), close() below joins it all the same.
       await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       evictor.close();
-      for (const resolve of flushes.values()) resolve();
+      flushes.releaseAll();
       if (fd >= 0) closeSync(fd);
     },
   };
