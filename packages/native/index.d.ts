@@ -544,7 +544,8 @@ export interface NativeEvictorOptions {
 }
 export type NativeEvictorReport =
   | { type: 'flushed'; seq: number }
-  | { type: 'writeback-failed'; first: number; pages: number; code: string; errno: number; syscall: 'pread' | 'pwrite' }
+  /** seq: the flush whose pass failed (0: a background pass). */
+  | { type: 'writeback-failed'; seq: number; first: number; pages: number; code: string; errno: number; syscall: 'pread' | 'pwrite' }
   | { type: 'stopped' };
 /** An evicting region's evictor on a native thread: the policy of core's worker/evictor-thread.ts, writing back to a file. */
 export declare class NativeEvictor {

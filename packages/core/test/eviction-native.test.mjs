@@ -103,6 +103,8 @@ test('native evictor: a pwrite refused by a full file system moves the run back 
       assert.equal(w[p * 1024 + 10], 0, `page ${p}: the rest as the file had it`);
     }
     assert.equal(region.evictionStats().writtenBack, 0);
+    // A flush while the file system is still full cannot write everything: it says so instead of resolving.
+    await assert.rejects(region.flush(), (err) => err.code === 'ERR_FAULTLINE_WRITEBACK_FAILED' && /ENOSPC: pwrite/.test(err.message));
 
     rmSync(`${mnt}/filler`); // room again: eviction resumes, and the flush writes everything back
     await region.flush();

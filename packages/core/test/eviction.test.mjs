@@ -106,7 +106,7 @@ test('without writeback an evicted page comes back as the resolver gives it; bad
   }
 });
 
-test('a failing write(): the run goes back into memory (nothing lost), an ERR_FAULTLINE_WRITEBACK_FAILED error says so', async () => {
+test('a failing write(): the run goes back into memory (nothing lost), an ERR_FAULTLINE_WRITEBACK_FAILED error says so, and flush() rejects with it', async () => {
   const handler = await FaultHandler.create({ workers: 1 });
   const errors = [];
   handler.on('error', (e) => errors.push(e));
@@ -124,6 +124,8 @@ test('a failing write(): the run goes back into memory (nothing lost), an ERR_FA
     while (!errors.some((e) => e.code === 'ERR_FAULTLINE_WRITEBACK_FAILED') && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
     assert.ok(errors.some((e) => e.code === 'ERR_FAULTLINE_WRITEBACK_FAILED' && /stay in memory/.test(e.message)), errors.map((e) => e.message).join());
     for (let p = 0; p < 128; p++) assert.equal(w[p * 1024 + 9], p + 7, `page ${p} kept its write`);
+    // A flush while the store still refuses cannot write everything: it says so instead of resolving.
+    await assert.rejects(region.flush(), (err) => err.code === 'ERR_FAULTLINE_WRITEBACK_FAILED' && /stay in memory/.test(err.message));
     Atomics.store(new Int32Array(flag), 0, 0); // the store recovers: eviction resumes and writes back
     await region.flush();
     for (let p = 0; p < 128; p++) assert.equal(w[p * 1024 + 9], p + 7, `page ${p} after writeback and fault-in`);

@@ -64,7 +64,11 @@ export async function startJsEvictor(req: EvictorRequest, statsSab: SharedArrayB
       running = true;
       ready();
     } else if (msg.type === 'failed') failed(new FaultlineError(msg.error!.code, msg.error!.message));
-    else if (msg.type === 'error') onError(new FaultlineError(msg.error!.code, msg.error!.message));
+    else if (msg.type === 'error') {
+      const err = new FaultlineError(msg.error!.code, msg.error!.message);
+      onError(err);
+      if (msg.seq) flushes.failed(msg.seq, err); // it failed in a flush's pass: that flush did not write everything
+    }
     else if (msg.type === 'flushed') flushes.served(msg.seq!);
   });
   worker.once('error', (err) => died(`died (${err.message})`));

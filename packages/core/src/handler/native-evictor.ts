@@ -45,14 +45,14 @@ export function startNativeEvictor(
     if (r.type === 'flushed') flushes.served(r.seq);
     else if (r.type === 'stopped') stopped();
     else {
-      onError(
-        new FaultlineError(
-          'ERR_FAULTLINE_WRITEBACK_FAILED',
-          `writing back pages ${r.first}..${r.first + r.pages - 1} of region "${name}" failed ` +
-            `(${r.code}: ${r.syscall} of ${store === 'none' ? 'the store' : store.path}); ` +
-            `they stay in memory, eviction resumes in ${WRITEBACK_RETRY_MS} ms`,
-        ),
+      const err = new FaultlineError(
+        'ERR_FAULTLINE_WRITEBACK_FAILED',
+        `writing back pages ${r.first}..${r.first + r.pages - 1} of region "${name}" failed ` +
+          `(${r.code}: ${r.syscall} of ${store === 'none' ? 'the store' : store.path}); ` +
+          `they stay in memory, eviction resumes in ${WRITEBACK_RETRY_MS} ms`,
       );
+      onError(err);
+      if (r.seq > 0) flushes.failed(r.seq, err); // it failed in a flush's pass: that flush did not write everything
     }
   };
   let evictor: native.NativeEvictor;

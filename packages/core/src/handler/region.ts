@@ -90,7 +90,9 @@ export class Region {
   /**
    * Evicts every resident page (map with maxResident), writing back the ones
    * that changed (writeback): afterwards the store holds everything the
-   * region was given. Pages fault back in as needed.
+   * region was given. Pages fault back in as needed. Rejects with
+   * ERR_FAULTLINE_WRITEBACK_FAILED when the store refused a write during the
+   * flush's pass (the pages stay in memory; the 'error' event says the same).
    */
   async flush(): Promise<void> {
     await this.host.flush(this.id);

@@ -77,6 +77,8 @@ class Evictor {
   private readonly pagemapFd: number;
   private readonly ps: number;
   private hand = 0;
+  /** The flush request the pass in progress serves (0: a background pass); sent with a failed writeback. */
+  private servingFlush = 0;
   /** After a failed writeback: no eviction before this time (Date.now()). */
   private pausedUntil = 0;
   private installedSeen = 0;
@@ -111,7 +113,9 @@ class Evictor {
       const wake = Atomics.load(this.marker, M_WAKE);
       const flush = Atomics.load(control, 2);
       if (flush !== Atomics.load(control, 3)) {
+        this.servingFlush = flush;
         await this.evict(Number.MAX_SAFE_INTEGER, true);
+        this.servingFlush = 0;
         Atomics.store(control, 3, flush);
         parentPort!.postMessage({ type: 'flushed', seq: flush });
         continue;
@@ -199,6 +203,7 @@ class Evictor {
           this.pausedUntil = Date.now() + WRITEBACK_RETRY_MS;
           parentPort!.postMessage({
             type: 'error',
+            seq: this.servingFlush, // a flush's pass failed (0: a background pass)
             error: {
               code: 'ERR_FAULTLINE_WRITEBACK_FAILED',
               message:

@@ -75,7 +75,7 @@ struct EvictorConfig {
 // What the thread tells JS (through the binding), never waiting for it.
 struct EvictorReport {
   enum Kind { kFlushed, kWritebackFailed, kStopped } kind;
-  uint32_t seq = 0;          // kFlushed: the flush request served
+  uint32_t seq = 0;          // kFlushed: the flush request served; kWritebackFailed: the flush whose pass failed (0: none)
   uint64_t first = 0, n = 0;  // kWritebackFailed: the run
   int err = 0;
   const char* syscall = "";
@@ -96,7 +96,9 @@ class EvictorCore {
       int32_t wake = Word(kMarkerWake).load();
       uint32_t flush = flush_requests_.load();
       if (flush != flushed) {
+        serving_flush_ = flush;
         Evict(UINT64_MAX, /*flush=*/true);
+        serving_flush_ = 0;
         flushed = flush;
         report_({EvictorReport::kFlushed, flush});
         continue;
@@ -222,6 +224,7 @@ class EvictorCore {
         // and leave the region alone for a while rather than fail again at once.
         PutBack(staging, first, n);
         paused_until_ms_ = sys::MonotonicMs() + kWritebackRetryMs;
+        failure.seq = serving_flush_;  // a flush's pass failed (0: a background pass): that flush is told
         failure.first = first;
         failure.n = n;
         report_(failure);
@@ -335,6 +338,7 @@ class EvictorCore {
   uint64_t hand_ = 0;
   uint64_t staged_ = 0;  // staging slots in use since the last drop
   int64_t paused_until_ms_ = 0;
+  uint32_t serving_flush_ = 0;  // the flush request the pass in progress serves (0: a background pass)
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> flush_requests_{0};
   std::atomic<uint64_t> evicted_{0}, written_back_{0}, passes_{0}, max_resident_seen_{0};
