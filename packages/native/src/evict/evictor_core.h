@@ -34,7 +34,6 @@
 // addon (futex.cc): a JS Atomics.wait is not woken by a native FUTEX_WAKE.
 #pragma once
 #include <errno.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -207,7 +206,7 @@ class EvictorCore {
     // Move what is there (a page may have gone since the scan only by our own hand; holes stay).
     // Which pages went is read back from the slots when the kernel's answers were short: it can
     // report a page it moved as refused (move_out.h).
-    auto move = [this](uint64_t dst, uint64_t src, uint64_t len) { return Move(dst, src, len, UFFDIO_MOVE_MODE_DONTWAKE); };
+    auto move = [this](uint64_t dst, uint64_t src, uint64_t len) { return UffdMove(c_.uffd, dst, src, len, UFFDIO_MOVE_MODE_DONTWAKE); };
     int64_t out = MoveRunOut(move, c_.pagemap_fd, reinterpret_cast<uint64_t>(staging), c_.address + first * ps, n, ps, &moved_, &slot_ranges_);
     if (out < 0) {
       // Cannot read our own page table: count what the kernel said, and say that the run may lose pages.
@@ -250,18 +249,6 @@ class EvictorCore {
     madvise(c_.staging, staged_ * c_.page_size, MADV_DONTNEED);
     staged_ = 0;
   }
-
-  // UFFDIO_MOVE of `len` bytes; returns the bytes moved (0 on a refusal at the first page).
-  uint64_t Move(uint64_t dst, uint64_t src, uint64_t len, uint64_t mode) {
-    uffdio_move m{};
-    m.dst = dst;
-    m.src = src;
-    m.len = len;
-    m.mode = mode;
-    if (ioctl(c_.uffd, UFFDIO_MOVE, &m) == 0) return len;
-    return m.move > 0 ? static_cast<uint64_t>(m.move) : 0;
-  }
-  uint64_t Move(uint8_t* dst, uint64_t src, uint64_t len, uint64_t mode) { return Move(reinterpret_cast<uint64_t>(dst), src, len, mode); }
 
   // Writes back the moved pages whose bytes differ from the file's; false (with `failure` filled) if the file refused.
   bool WriteBack(const uint8_t* staging, uint64_t first, uint64_t n, EvictorReport* failure) {
@@ -310,7 +297,7 @@ class EvictorCore {
     for (uint64_t k = 0; k < n; k++) {
       if (!moved_[k]) continue;
       const uint64_t slot = reinterpret_cast<uint64_t>(staging + k * ps);
-      if (Move(c_.address + (first + k) * ps, slot, ps, 0) == ps) continue;
+      if (UffdMove(c_.uffd, c_.address + (first + k) * ps, slot, ps, 0) == ps) continue;
       const int err = errno;
       // A refusal is believed only if the page is still in its slot (move_out.h: a move can be reported refused and done).
       if (ScanPresent(c_.pagemap_fd, slot, ps, 0, 1, &slot_ranges_) == 0 && slot_ranges_.empty()) continue;

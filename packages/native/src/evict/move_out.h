@@ -1,13 +1,13 @@
 // Moving one eviction run out of the region into staging slots, and knowing
 // which pages really went.
 //
-// UFFDIO_MOVE's answer cannot be trusted page by page on Linux 6.18: under
-// contention on a page (a writer racing the move) the kernel moves a batch of
-// present pages, retries internally, finds the destination it just filled and
-// reports EEXIST with nothing counted as moved (`move` = -EEXIST), although the
-// page sits in the staging slot and its source is empty. Measured with an
-// interposer that read the page tables before and after each failed call
-// (docs/memory.md "UFFDIO_MOVE can report a move it made as a failure"). An
+// UFFDIO_MOVE's answer cannot be trusted page by page on Linux 6.18: while the
+// workload's threads wrote the region, a call sometimes reported EEXIST with
+// nothing counted as moved (`move` = -EEXIST), although the page sat in the
+// staging slot and its source was empty. Seen with an interposer that read the
+// page tables before and after each failed call (docs/memory.md "UFFDIO_MOVE
+// can report a move it made as a failure"); which kernel path does it was not
+// identified (an internal retry after a batch moved is the likely one). An
 // evictor that believed the answer left such a page in staging unwritten and
 // dropped it with the buffer: a write lost in one stress round in 10 to 60.
 //
@@ -18,12 +18,27 @@
 // this run moves into them, so a slot that holds a page holds the page moved
 // out of the matching region page.
 #pragma once
+#include <sys/ioctl.h>
+
 #include <cstdint>
 #include <vector>
 
+#include "../uffd_constants.h"
 #include "present_scan.h"
 
 namespace faultline::evict {
+
+// One UFFDIO_MOVE of `len` bytes; returns the bytes it says it moved (0 for a
+// refusal at the first page; errno is the ioctl's).
+inline uint64_t UffdMove(int uffd, uint64_t dst, uint64_t src, uint64_t len, uint64_t mode) {
+  uffdio_move m{};
+  m.dst = dst;
+  m.src = src;
+  m.len = len;
+  m.mode = mode;
+  if (ioctl(uffd, UFFDIO_MOVE, &m) == 0) return len;
+  return m.move > 0 ? static_cast<uint64_t>(m.move) : 0;
+}
 
 // Moves pages [src, src + n pages) to the empty slots [dst, dst + n pages).
 // `move(dst, src, len)` is one UFFDIO_MOVE: it returns the bytes it says it

@@ -3,12 +3,8 @@
 // under contention: the pages move, the call says it refused. The kernel does
 // it rarely and only under a race no test can schedule; this makes the case
 // the evictor must survive happen on every run.
-#include <errno.h>
-#include <sys/ioctl.h>
-
 #include "../errors.h"
 #include "../evict/move_out.h"
-#include "../uffd_constants.h"
 #include "testing_init.h"
 
 namespace faultline {
@@ -29,14 +25,9 @@ Napi::Value MoveRunOutForTest(const Napi::CallbackInfo& info) {
   if (pages == 0 || pages > 512) throw Napi::RangeError::New(env, "pages must be 1..512");
   uint64_t calls = 0;
   auto move = [&](uint64_t to, uint64_t from, uint64_t len) -> uint64_t {
-    uffdio_move m{};
-    m.dst = to;
-    m.src = from;
-    m.len = len;
-    m.mode = UFFDIO_MOVE_MODE_DONTWAKE;
     const bool lie = calls < 53 && ((lies >> calls) & 1) != 0;
     calls++;
-    uint64_t done = ioctl(uffd, UFFDIO_MOVE, &m) == 0 ? len : (m.move > 0 ? static_cast<uint64_t>(m.move) : 0);
+    uint64_t done = evict::UffdMove(uffd, to, from, len, UFFDIO_MOVE_MODE_DONTWAKE);
     return lie ? 0 : done;
   };
   std::vector<uint8_t> moved;
