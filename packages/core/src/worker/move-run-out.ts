@@ -4,7 +4,7 @@
  * evictor's MoveRunOut (packages/native/src/evict/move_out.h says why).
  *
  * In short: Linux 6.18's UFFDIO_MOVE can move a page and answer EEXIST with
- * nothing counted, under a writer racing the move. An evictor that believed
+ * nothing counted, while the workload writes the region. An evictor that believed
  * the answer never wrote that page back and dropped it with the staging
  * buffer: a lost write. So the answers are trusted only when every call moved
  * all it was asked; otherwise the slots' page table says which pages moved (the
